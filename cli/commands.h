@@ -1,0 +1,7 @@
+/* One declaration per subcommand; the table lives in main.c. */
+#ifndef SOMNA_COMMANDS_H
+#define SOMNA_COMMANDS_H
+
+int cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: a warnings-as-errors build and an ASan+UBSan build,
+# each running every ctest test.  This is what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+
+scripts/deps.sh --test
+
+run_suite() {
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DSOMNA_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  (cd "$dir" && ctest --output-on-failure -j "$jobs")
+}
+
+echo "== build/ (release, -Werror)"
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)"
+run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DSOMNA_SANITIZE=ON
