@@ -1,23 +1,13 @@
-# Convenience wrapper over CMake; the README's two commands are `make demo`
-# and `make check`.
-JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-
-.PHONY: all deps demo check build clean
-
-all: build
-
-deps:
+# Convenience wrapper; the README's two commands are `bash scripts/demo.sh`
+# and `bash scripts/check.sh` (a fresh Debian 12 may not even have make).
+.PHONY: all demo check clean
+all:
 	scripts/deps.sh
-
-build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build build -j $(JOBS)
-
-demo: build
-	scripts/demo.sh
-
+	cmake --build build -j $$(nproc)
+demo:
+	bash scripts/demo.sh
 check:
-	scripts/check.sh
-
+	bash scripts/check.sh
 clean:
 	rm -rf build build-asan

@@ -1,5 +1,12 @@
 #!/usr/bin/env bash
-# The main job: run `somna demo` on built-in simulated data.
+# The README's main job: install what the build needs (idempotent), build,
+# then run `somna demo` on built-in simulated data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+
+scripts/deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs" >/dev/null
+
 build/somna --version
