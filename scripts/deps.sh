@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config
-            libfftw3-dev libgsl-dev libsqlite3-dev libpq-dev libcairo2-dev)
+            libfftw3-dev libgsl-dev libsqlite3-dev libpq-dev libssl-dev libcairo2-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev libedf-dev
            python3-mne python3-numpy python3-scipy python3-pandas
            postgresql chromium valgrind)
