@@ -52,16 +52,35 @@ typedef struct somna_wfdb_record {
     char *info;              /* '#' comment lines joined by '\n' (may be NULL) */
 } somna_wfdb_record;
 
-/* Parse record.hea; every refusal names the line and field. */
+/* Decoded value of a sample the file marks invalid (each format's most
+ * negative code, e.g. -2048 in format 212); read_physical gives NaN. */
+#define SOMNA_WFDB_INVALID INT32_MIN
+
+/* Parse record.hea ("path/100" or "path/100.hea"), map its signal files and
+ * check their sizes; every refusal names the file, line and field.  A
+ * signal file shorter than the header's sample count is tolerated with a
+ * warning and n_samples is reduced to the frames the files hold. */
 int somna_wfdb_open(const char *record, somna_wfdb_record **out, somna_err *err);
 void somna_wfdb_close(somna_wfdb_record *rec);
 
-/* Decode samples [first, first+n) of signal `sig` (frame indices) as raw
- * adu or physical units. */
+/* Samples of signal `sig`: n_samples * samples_per_frame. */
+int64_t somna_wfdb_signal_length(const somna_wfdb_record *rec, int sig);
+/* Sampling rate of signal `sig` in Hz: fs * samples_per_frame. */
+double somna_wfdb_signal_fs(const somna_wfdb_record *rec, int sig);
+
+/* Decode samples [first, first+n) of signal `sig` as raw adu or physical
+ * units.  Indices count the signal's own samples (frames when
+ * samples_per_frame is 1); skew is applied as WFDB does (in whole frames),
+ * and samples the skew moves past the end of the file are invalid. */
 int somna_wfdb_read_adu(const somna_wfdb_record *rec, int sig, int64_t first, int64_t n, int32_t *out,
                         somna_err *err);
 int somna_wfdb_read_physical(const somna_wfdb_record *rec, int sig, int64_t first, int64_t n, double *out,
                              somna_err *err);
+
+/* 16-bit checksum of all n_samples of a signal as the header's checksum
+ * field defines it (sum of the adu, modulo 65536).  Returns SOMNA_OK and
+ * *computed; *matches is 1 when it equals the header value. */
+int somna_wfdb_checksum(const somna_wfdb_record *rec, int sig, int *computed, int *matches, somna_err *err);
 
 /* ---- MIT annotation files -------------------------------------------------*/
 typedef struct somna_wfdb_annotation {
