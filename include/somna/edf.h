@@ -75,6 +75,9 @@ typedef struct somna_edf somna_edf;
  * (n_records = -1 or disagreeing with the file size, non-ASCII label bytes,
  * ...) are reported through somna_warn. */
 int somna_edf_open(const char *path, somna_edf **out, somna_err *err);
+/* Same over a caller's buffer holding a whole file (kept alive until
+ * close); `name` is used in messages.  Used by the fuzz harness and tests. */
+int somna_edf_open_buffer(const void *data, size_t len, const char *name, somna_edf **out, somna_err *err);
 void somna_edf_close(somna_edf *edf);
 const somna_edf_header *somna_edf_get_header(const somna_edf *edf);
 
