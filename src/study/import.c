@@ -1,0 +1,909 @@
+/* Imports: session logs, manifests of nights with their files, questionnaire
+ * scores, tidy measures, biomarkers, and wide one-row-per-participant
+ * tables.  Every import is exactly one transaction (begin ... commit), and
+ * the import_log row is written in the same transaction, so after a crash
+ * the database either has the whole file or nothing of it. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "somna/parse.h"
+#include "somna/study.h"
+#include "somna/table.h"
+
+int somna_study_sha256_file(const char *path, char hex[65], uint64_t *bytes, somna_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return somna_fail(err, SOMNA_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        fclose(f);
+        return somna_fail(err, SOMNA_E_NOMEM, "%s: cannot start SHA-256", path);
+    }
+    unsigned char buf[1 << 16];
+    uint64_t total = 0;
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        EVP_DigestUpdate(ctx, buf, n);
+        total += n;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    if (bad)
+        return somna_fail(err, SOMNA_E_IO, "%s: read error", path);
+    for (unsigned i = 0; i < mdlen && i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    hex[64] = '\0';
+    if (bytes)
+        *bytes = total;
+    return SOMNA_OK;
+}
+
+/* ---- shared context --------------------------------------------------------------------- */
+
+typedef struct imp {
+    somna_db *db;
+    int64_t study_id;
+    int64_t import_id;
+    const char *path;
+    somna_table t;
+    somna_study_import_stats *st;
+    somna_err *err;
+    long delay_ms;
+    char dir[PATH_MAX]; /* directory of the imported file, for relative paths */
+} imp;
+
+static long col_any(const somna_table *t, const char *const *names)
+{
+    for (size_t i = 0; names[i]; i++) {
+        long c = somna_table_col(t, names[i]);
+        if (c >= 0)
+            return c;
+    }
+    return -1;
+}
+
+static const char *const C_PART[] = {"participant", "participant_id", "subject", "id", NULL};
+static const char *const C_COND[] = {"condition", "arm", "group", NULL};
+static const char *const C_PERIOD[] = {"period", "session", "visit_number", NULL};
+
+static int need_col(imp *m, const char *const *names, size_t *col)
+{
+    long c = col_any(&m->t, names);
+    if (c < 0)
+        return somna_table_require_col(&m->t, names[0], col, m->err);
+    *col = (size_t)c;
+    return SOMNA_OK;
+}
+
+static const char *cell(imp *m, size_t row, long col)
+{
+    if (col < 0 || somna_table_is_missing(&m->t, row, (size_t)col))
+        return NULL;
+    return somna_table_cell(&m->t, row, (size_t)col);
+}
+
+static int row_fail(imp *m, size_t row, int code, const char *fmt, ...) SOMNA_PRINTF(4, 5);
+static int row_fail(imp *m, size_t row, int code, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return somna_fail(m->err, code, "%s:%zu: %s", m->path, m->t.line[row], msg);
+}
+
+static int cell_double(imp *m, size_t row, long col, double *out)
+{
+    *out = NAN;
+    if (col < 0 || somna_table_is_missing(&m->t, row, (size_t)col))
+        return SOMNA_OK;
+    return somna_table_get_double(&m->t, row, (size_t)col, out, m->err);
+}
+
+static int cell_period(imp *m, size_t row, long col, int64_t *out)
+{
+    *out = -1;
+    const char *s = cell(m, row, col);
+    if (!s)
+        return SOMNA_OK;
+    if (somna_parse_int64_str(s, out) != 0 || *out < 1 || *out > 1000)
+        return somna_fail(m->err, SOMNA_E_FORMAT, "%s:%zu: column %s: period '%s' is not an integer 1..1000",
+                          m->path, m->t.line[row], m->t.header[col], s);
+    return SOMNA_OK;
+}
+
+static somna_dbv period_v(int64_t p)
+{
+    return p > 0 ? somna_dbv_int(p) : somna_dbv_null();
+}
+
+static int find_participant(imp *m, size_t row, const char *code, int64_t *pid)
+{
+    somna_dbv p[] = {somna_dbv_int(m->study_id), somna_dbv_text(code)};
+    int rc = somna_db_query_int(m->db, "SELECT id FROM participant WHERE study_id = ? AND code = ?", p, 2, pid, NULL);
+    if (rc == SOMNA_E_NOTFOUND)
+        return row_fail(m, row, SOMNA_E_NOTFOUND, "participant '%s' is not enrolled in this study%s", code, "");
+    if (rc)
+        return somna_fail(m->err, rc, "%s:%zu: database lookup of participant '%s' failed", m->path, m->t.line[row],
+                          code);
+    return SOMNA_OK;
+}
+
+/* Condition id by code; *cid = 0 when code is NULL. */
+static int find_condition(imp *m, size_t row, const char *code, int64_t *cid)
+{
+    *cid = 0;
+    if (!code)
+        return SOMNA_OK;
+    somna_dbv p[] = {somna_dbv_int(m->study_id), somna_dbv_text(code)};
+    int rc = somna_db_query_int(m->db, "SELECT id FROM condition WHERE study_id = ? AND code = ?", p, 2, cid, NULL);
+    if (rc == SOMNA_E_NOTFOUND)
+        return row_fail(m, row, SOMNA_E_NOTFOUND, "condition '%s' is not one of the study's conditions%s", code, "");
+    return rc ? somna_fail(m->err, rc, "%s: condition lookup failed", m->path) : SOMNA_OK;
+}
+
+/* The condition a participant had in a period (from the crossover sequence
+ * or the parallel arm), when a file gives the period but not the condition. */
+static int condition_of_period(imp *m, int64_t pid, int64_t period, int64_t *cid)
+{
+    *cid = 0;
+    somna_db_result r;
+    somna_dbv p = somna_dbv_int(pid);
+    int rc = somna_db_query(m->db, "SELECT arm_id, sequence FROM participant WHERE id = ?", &p, 1, &r, m->err);
+    if (rc)
+        return rc;
+    if (r.n_rows == 1) {
+        int64_t arm = somna_db_get_int(&r, 0, 0, 0);
+        const char *seq = somna_db_get_text(&r, 0, 1);
+        if (arm) {
+            *cid = arm;
+        } else if (seq && period > 0) {
+            char buf[600];
+            somna_strlcpy(buf, seq, sizeof buf);
+            char *s = buf;
+            for (int64_t k = 1; s && k < period; k++) {
+                s = strchr(s, ',');
+                if (s)
+                    s++;
+            }
+            if (s) {
+                s[strcspn(s, ",")] = '\0';
+                somna_dbv q[] = {somna_dbv_int(m->study_id), somna_dbv_text(s)};
+                if (somna_db_query_int(m->db, "SELECT id FROM condition WHERE study_id = ? AND code = ?", q, 2, cid,
+                                       NULL) != 0)
+                    *cid = 0;
+            }
+        }
+    }
+    somna_db_result_free(&r);
+    return SOMNA_OK;
+}
+
+static int find_session(imp *m, int64_t pid, int64_t cid, int64_t period, int64_t *sid)
+{
+    *sid = 0;
+    if (!cid)
+        return SOMNA_OK;
+    somna_db_result r;
+    somna_dbv p[] = {somna_dbv_int(pid), somna_dbv_int(cid), somna_dbv_int(period > 0 ? period : -1)};
+    int rc = somna_db_query(m->db,
+                            "SELECT id FROM session WHERE participant_id = ? AND condition_id = ? "
+                            "AND (period = ? OR period IS NULL) ORDER BY id",
+                            p, 3, &r, m->err);
+    if (rc)
+        return rc;
+    if (r.n_rows >= 1)
+        *sid = somna_db_get_int(&r, 0, 0, 0);
+    somna_db_result_free(&r);
+    return SOMNA_OK;
+}
+
+typedef struct night_spec {
+    int64_t pid, cid, sid, period;
+    const char *kind, *label, *date, *lights_off, *lights_on;
+    double time_index, hours_since;
+} night_spec;
+
+static int get_or_create_night(imp *m, const night_spec *n, int64_t *nid)
+{
+    somna_dbv k[] = {somna_dbv_int(n->pid), somna_dbv_text(n->kind), somna_dbv_text(n->label)};
+    int rc = somna_db_query_int(m->db, "SELECT id FROM night WHERE participant_id = ? AND kind = ? AND label = ?", k, 3,
+                                nid, NULL);
+    if (rc == SOMNA_OK)
+        return SOMNA_OK;
+    somna_dbv p[] = {somna_dbv_int(n->pid),
+                     n->cid ? somna_dbv_int(n->cid) : somna_dbv_null(),
+                     n->sid ? somna_dbv_int(n->sid) : somna_dbv_null(),
+                     period_v(n->period),
+                     somna_dbv_text(n->kind),
+                     somna_dbv_text(n->label),
+                     somna_dbv_real(n->time_index),
+                     somna_dbv_text(n->date),
+                     somna_dbv_text(n->lights_off),
+                     somna_dbv_text(n->lights_on),
+                     somna_dbv_real(n->hours_since),
+                     somna_dbv_int(m->import_id)};
+    return somna_db_run(m->db,
+                        "INSERT INTO night (participant_id, condition_id, session_id, period, kind, label, "
+                        "time_index, night_date, lights_off, lights_on, hours_since_session, import_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        p, 12, nid, NULL, m->err);
+}
+
+static int parse_bool(const char *s, int64_t *out)
+{
+    *out = -1;
+    if (!s)
+        return 0;
+    if (somna_strieq(s, "1") || somna_strieq(s, "yes") || somna_strieq(s, "y") || somna_strieq(s, "true"))
+        *out = 1;
+    else if (somna_strieq(s, "0") || somna_strieq(s, "no") || somna_strieq(s, "n") || somna_strieq(s, "false"))
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+static void test_delay(const imp *m)
+{
+    if (m->delay_ms > 0) {
+        struct timespec ts = {m->delay_ms / 1000, (m->delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* ---- session log ----------------------------------------------------------------------------- */
+
+static int import_sessions(imp *m)
+{
+    size_t c_part, c_cond;
+    int rc = need_col(m, C_PART, &c_part);
+    if (!rc)
+        rc = need_col(m, C_COND, &c_cond);
+    if (rc)
+        return rc;
+    static const char *const C_START[] = {"start", "start_time", "datetime", "date", NULL};
+    static const char *const C_MIN[] = {"minutes", "massage_min", "duration_min", NULL};
+    static const char *const C_THER[] = {"therapist", NULL};
+    static const char *const C_DRIFT[] = {"drifted_off", "fell_asleep", "asleep_on_table", NULL};
+    long c_period = col_any(&m->t, C_PERIOD), c_start = col_any(&m->t, C_START), c_min = col_any(&m->t, C_MIN),
+         c_ther = col_any(&m->t, C_THER), c_drift = col_any(&m->t, C_DRIFT);
+    for (size_t i = 0; !rc && i < m->t.n_rows; i++) {
+        int64_t pid, cid, period, drift;
+        double minutes;
+        const char *code = somna_table_cell(&m->t, i, c_part);
+        if ((rc = find_participant(m, i, code, &pid)) || (rc = find_condition(m, i, cell(m, i, (long)c_cond), &cid)) ||
+            (rc = cell_period(m, i, c_period, &period)) || (rc = cell_double(m, i, c_min, &minutes)))
+            break;
+        if (!cid) {
+            rc = row_fail(m, i, SOMNA_E_FORMAT, "column %s is empty%s", m->t.header[c_cond], "");
+            break;
+        }
+        if (parse_bool(cell(m, i, c_drift), &drift) != 0) {
+            rc = row_fail(m, i, SOMNA_E_FORMAT, "column %s: '%s' is not yes/no/1/0", m->t.header[c_drift],
+                          cell(m, i, c_drift));
+            break;
+        }
+        if (!isnan(minutes) && (minutes < 0 || minutes > 600)) {
+            rc = row_fail(m, i, SOMNA_E_FORMAT, "massage minutes '%s' outside 0..600%s", cell(m, i, c_min), "");
+            break;
+        }
+        somna_dbv p[] = {somna_dbv_int(pid),
+                         somna_dbv_int(cid),
+                         period_v(period),
+                         somna_dbv_text(cell(m, i, c_start)),
+                         somna_dbv_real(minutes),
+                         somna_dbv_text(cell(m, i, c_ther)),
+                         drift >= 0 ? somna_dbv_int(drift) : somna_dbv_null(),
+                         somna_dbv_int(m->import_id)};
+        rc = somna_db_run(m->db,
+                          "INSERT INTO session (participant_id, condition_id, period, start_time, minutes, therapist, "
+                          "drifted_off, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          p, 8, NULL, NULL, m->err);
+        if (rc) {
+            somna_err_prefix(m->err, "%s:%zu", m->path, m->t.line[i]);
+            break;
+        }
+        m->st->inserted++;
+        test_delay(m);
+    }
+    return rc;
+}
+
+/* ---- manifest of nights ------------------------------------------------------------------------ */
+
+static int add_recording(imp *m, size_t row, int64_t nid, const char *kind, const char *rel)
+{
+    char path[PATH_MAX], resolved[PATH_MAX];
+    if (rel[0] == '/')
+        somna_strlcpy(path, rel, sizeof path);
+    else if (snprintf(path, sizeof path, "%s/%s", m->dir, rel) >= (int)sizeof path)
+        return somna_fail(m->err, SOMNA_E_ARG, "%s:%zu: path of %s file too long", m->path, m->t.line[row], kind);
+    if (!realpath(path, resolved))
+        return somna_fail(m->err, SOMNA_E_IO, "%s:%zu: %s file %s: %s", m->path, m->t.line[row], kind, path,
+                          strerror(errno));
+    char hex[65];
+    uint64_t bytes;
+    int rc = somna_study_sha256_file(resolved, hex, &bytes, m->err);
+    if (rc)
+        return rc;
+    somna_dbv k[] = {somna_dbv_int(nid), somna_dbv_text(kind), somna_dbv_text(resolved)};
+    int64_t existing;
+    if (somna_db_query_int(m->db, "SELECT id FROM recording WHERE night_id = ? AND kind = ? AND path = ?", k, 3,
+                           &existing, NULL) == SOMNA_OK)
+        return somna_fail(m->err, SOMNA_E_ARG, "%s:%zu: %s file %s is already linked to this night", m->path,
+                          m->t.line[row], kind, resolved);
+    somna_dbv p[] = {somna_dbv_int(nid), somna_dbv_text(kind), somna_dbv_text(resolved), somna_dbv_text(hex),
+                     somna_dbv_int((int64_t)bytes), somna_dbv_int(m->import_id)};
+    return somna_db_run(m->db,
+                        "INSERT INTO recording (night_id, kind, path, sha256, bytes, import_id) VALUES (?, ?, ?, ?, ?, ?)",
+                        p, 6, NULL, NULL, m->err);
+}
+
+static int import_manifest(imp *m)
+{
+    size_t c_part;
+    int rc = need_col(m, C_PART, &c_part);
+    if (rc)
+        return rc;
+    static const char *const C_KIND[] = {"kind", "type", NULL};
+    static const char *const C_DATE[] = {"date", "night_date", NULL};
+    static const char *const C_LOFF[] = {"lights_off", NULL};
+    static const char *const C_LON[] = {"lights_on", NULL};
+    static const char *const C_HS[] = {"hours_since_session", "time_since_session_h", NULL};
+    static const char *const C_LABEL[] = {"label", "night", "occasion", NULL};
+    long c_cond = col_any(&m->t, C_COND), c_period = col_any(&m->t, C_PERIOD), c_kind = col_any(&m->t, C_KIND),
+         c_date = col_any(&m->t, C_DATE), c_loff = col_any(&m->t, C_LOFF), c_lon = col_any(&m->t, C_LON),
+         c_hs = col_any(&m->t, C_HS), c_label = col_any(&m->t, C_LABEL);
+    /* file columns -> recording kinds */
+    static const struct {
+        const char *col, *kind;
+    } files[] = {{"hypnogram", "hypnogram"}, {"recording", "psg"}, {"edf", "psg"},   {"psg", "psg"},
+                 {"ecg", "ecg"},             {"rr", "rr"},         {"rpeaks", "rr"}, {"emg", "emg"}};
+    long c_files[sizeof files / sizeof files[0]];
+    int any_file = 0;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        c_files[f] = somna_table_col(&m->t, files[f].col);
+        any_file |= c_files[f] >= 0;
+    }
+    if (!any_file)
+        return somna_fail(m->err, SOMNA_E_FORMAT,
+                          "%s: a manifest needs at least one file column (hypnogram, recording/edf/psg, ecg, rr)",
+                          m->path);
+    for (size_t i = 0; !rc && i < m->t.n_rows; i++) {
+        night_spec n = {0};
+        n.time_index = NAN;
+        const char *code = somna_table_cell(&m->t, i, c_part);
+        if ((rc = find_participant(m, i, code, &n.pid)) || (rc = find_condition(m, i, cell(m, i, c_cond), &n.cid)) ||
+            (rc = cell_period(m, i, c_period, &n.period)) || (rc = cell_double(m, i, c_hs, &n.hours_since)))
+            break;
+        if (!n.cid && n.period > 0 && (rc = condition_of_period(m, n.pid, n.period, &n.cid)))
+            break;
+        if ((rc = find_session(m, n.pid, n.cid, n.period, &n.sid)))
+            break;
+        n.kind = cell(m, i, c_kind) ? cell(m, i, c_kind) : "night";
+        if (!somna_strieq(n.kind, "night") && !somna_strieq(n.kind, "nap")) {
+            rc = row_fail(m, i, SOMNA_E_FORMAT, "kind '%s' is neither night nor nap%s", n.kind, "");
+            break;
+        }
+        n.kind = somna_strieq(n.kind, "nap") ? "nap" : "night";
+        n.date = cell(m, i, c_date);
+        n.lights_off = cell(m, i, c_loff);
+        n.lights_on = cell(m, i, c_lon);
+        double sec;
+        if ((n.lights_off && somna_parse_clock(n.lights_off, &sec) != 0) ||
+            (n.lights_on && somna_parse_clock(n.lights_on, &sec) != 0)) {
+            rc = row_fail(m, i, SOMNA_E_FORMAT, "lights_off/lights_on '%s' '%s' is not a clock time HH:MM[:SS]",
+                          n.lights_off, n.lights_on);
+            break;
+        }
+        char label[64];
+        if (cell(m, i, c_label))
+            somna_strlcpy(label, cell(m, i, c_label), sizeof label);
+        else if (n.period > 0)
+            snprintf(label, sizeof label, "period %" PRId64, n.period);
+        else if (n.date)
+            somna_strlcpy(label, n.date, sizeof label);
+        else {
+            rc = row_fail(m, i, SOMNA_E_FORMAT, "a night needs a period, a date or a label column%s%s", "", "");
+            break;
+        }
+        n.label = label;
+        n.time_index = n.period > 0 ? (double)n.period : NAN;
+        int64_t nid;
+        if ((rc = get_or_create_night(m, &n, &nid)))
+            break;
+        for (size_t f = 0; !rc && f < sizeof files / sizeof files[0]; f++) {
+            const char *rel = cell(m, i, c_files[f]);
+            if (rel)
+                rc = add_recording(m, i, nid, files[f].kind, rel);
+        }
+        if (rc)
+            break;
+        m->st->inserted++;
+        test_delay(m);
+    }
+    return rc;
+}
+
+static int in_list_ci(const char *const *list, const char *s)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (somna_strieq(list[i], s))
+            return 1;
+    return 0;
+}
+
+/* ---- scores and measures ------------------------------------------------------------------------- */
+
+static int is_context_col(const char *h)
+{
+    static const char *const ctx[] = {"participant", "participant_id", "subject", "id", "condition", "arm", "group",
+                                      "period", "session", "visit_number", "timepoint", "date", "instrument",
+                                      "kind", "label", "occasion", "night", NULL};
+    return in_list_ci(ctx, h);
+}
+
+static int insert_score(imp *m, size_t row, int64_t pid, int64_t cid, int64_t period, const char *instrument,
+                        const char *timepoint, const char *score, double value)
+{
+    somna_dbv p[] = {somna_dbv_int(pid),       cid ? somna_dbv_int(cid) : somna_dbv_null(),
+                     period_v(period),         somna_dbv_text(instrument),
+                     somna_dbv_text(timepoint), somna_dbv_text(score),
+                     somna_dbv_real(value),    somna_dbv_int(m->import_id)};
+    int rc = somna_db_run(m->db,
+                          "INSERT INTO questionnaire (participant_id, condition_id, period, instrument, timepoint, "
+                          "score, value, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          p, 8, NULL, NULL, m->err);
+    if (rc)
+        somna_err_prefix(m->err, "%s:%zu", m->path, m->t.line[row]);
+    return rc;
+}
+
+static int import_questionnaire(imp *m, const somna_study_import_opts *o)
+{
+    size_t c_part;
+    int rc = need_col(m, C_PART, &c_part);
+    if (rc)
+        return rc;
+    static const char *const C_TP[] = {"timepoint", "time", "when", NULL};
+    static const char *const C_INS[] = {"instrument", "questionnaire", NULL};
+    long c_cond = col_any(&m->t, C_COND), c_period = col_any(&m->t, C_PERIOD), c_tp = col_any(&m->t, C_TP),
+         c_ins = col_any(&m->t, C_INS), c_score = somna_table_col(&m->t, "score"),
+         c_value = somna_table_col(&m->t, "value");
+    int is_long = c_score >= 0 && c_value >= 0;
+    if (c_ins < 0 && !(o && o->instrument))
+        return somna_fail(m->err, SOMNA_E_ARG, "%s: no instrument column; give the instrument (e.g. --instrument RCSQ)",
+                          m->path);
+    for (size_t i = 0; !rc && i < m->t.n_rows; i++) {
+        int64_t pid, cid, period;
+        const char *code = somna_table_cell(&m->t, i, c_part);
+        if ((rc = find_participant(m, i, code, &pid)) || (rc = find_condition(m, i, cell(m, i, c_cond), &cid)) ||
+            (rc = cell_period(m, i, c_period, &period)))
+            break;
+        if (!cid && period > 0 && (rc = condition_of_period(m, pid, period, &cid)))
+            break;
+        const char *ins = cell(m, i, c_ins) ? cell(m, i, c_ins) : (o && o->instrument ? o->instrument : NULL);
+        if (!ins) {
+            rc = row_fail(m, i, SOMNA_E_FORMAT, "instrument is empty%s%s", "", "");
+            break;
+        }
+        const char *tp = cell(m, i, c_tp) ? cell(m, i, c_tp) : "post";
+        if (is_long) {
+            double v;
+            const char *sc = cell(m, i, c_score);
+            if (!sc) {
+                rc = row_fail(m, i, SOMNA_E_FORMAT, "column score is empty%s%s", "", "");
+                break;
+            }
+            if ((rc = cell_double(m, i, c_value, &v)) ||
+                (rc = insert_score(m, i, pid, cid, period, ins, tp, sc, v)))
+                break;
+            m->st->inserted++;
+        } else {
+            for (size_t c = 0; !rc && c < m->t.n_cols; c++) {
+                const char *h = m->t.header[c];
+                if (is_context_col(h) || (long)c == c_score || (long)c == c_value)
+                    continue;
+                double v;
+                if ((rc = cell_double(m, i, (long)c, &v)))
+                    break;
+                /* A column named after the instrument, or total/global/score, is its total. */
+                const char *sc = (somna_strieq(h, ins) || somna_strieq(h, "total") || somna_strieq(h, "global") ||
+                                  somna_strieq(h, "score"))
+                                     ? "total"
+                                     : h;
+                rc = insert_score(m, i, pid, cid, period, ins, tp, sc, v);
+                m->st->inserted += !rc;
+            }
+        }
+        test_delay(m);
+    }
+    return rc;
+}
+
+static int insert_measure(imp *m, size_t row, int64_t nid, const char *name, double v, const char *source)
+{
+    somna_dbv p[] = {somna_dbv_int(nid),       somna_dbv_text(name),
+                     somna_dbv_real(v),        isnan(v) ? somna_dbv_text("missing in the imported file") : somna_dbv_null(),
+                     somna_dbv_text(source),   somna_dbv_text("import"),
+                     somna_dbv_text(m->path), somna_dbv_int(m->import_id)};
+    int rc = somna_db_run(m->db,
+                          "INSERT INTO measure (night_id, name, value, null_reason, source, somna_version, params, "
+                          "import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          p, 8, NULL, NULL, m->err);
+    if (rc)
+        somna_err_prefix(m->err, "%s:%zu: measure %s", m->path, m->t.line[row], name);
+    return rc;
+}
+
+static int import_measures(imp *m, const somna_study_import_opts *o)
+{
+    size_t c_part, c_meas, c_val;
+    static const char *const C_MEAS[] = {"measure", "name", "variable", NULL};
+    static const char *const C_VAL[] = {"value", NULL};
+    static const char *const C_OCC[] = {"occasion", "label", "night", "visit", NULL};
+    int rc = need_col(m, C_PART, &c_part);
+    if (!rc)
+        rc = need_col(m, C_MEAS, &c_meas);
+    if (!rc)
+        rc = need_col(m, C_VAL, &c_val);
+    if (rc)
+        return rc;
+    long c_cond = col_any(&m->t, C_COND), c_period = col_any(&m->t, C_PERIOD), c_occ = col_any(&m->t, C_OCC),
+         c_kind = somna_table_col(&m->t, "kind"), c_date = somna_table_col(&m->t, "date"),
+         c_time = somna_table_col(&m->t, "time_index"), c_src = somna_table_col(&m->t, "source");
+    const char *source = o && o->source ? o->source : "import";
+    for (size_t i = 0; !rc && i < m->t.n_rows; i++) {
+        night_spec n = {0};
+        const char *code = somna_table_cell(&m->t, i, c_part);
+        if ((rc = find_participant(m, i, code, &n.pid)) || (rc = find_condition(m, i, cell(m, i, c_cond), &n.cid)) ||
+            (rc = cell_period(m, i, c_period, &n.period)) || (rc = cell_double(m, i, c_time, &n.time_index)))
+            break;
+        if (!n.cid && n.period > 0 && (rc = condition_of_period(m, n.pid, n.period, &n.cid)))
+            break;
+        if ((rc = find_session(m, n.pid, n.cid, n.period, &n.sid)))
+            break;
+        n.hours_since = NAN;
+        n.kind = cell(m, i, c_kind) ? cell(m, i, c_kind) : "night";
+        n.date = cell(m, i, c_date);
+        char label[64];
+        if (cell(m, i, c_occ))
+            somna_strlcpy(label, cell(m, i, c_occ), sizeof label);
+        else if (n.period > 0)
+            snprintf(label, sizeof label, "period %" PRId64, n.period);
+        else if (n.date)
+            somna_strlcpy(label, n.date, sizeof label);
+        else {
+            rc = row_fail(m, i, SOMNA_E_FORMAT, "a measure needs an occasion, period or date column%s%s", "", "");
+            break;
+        }
+        n.label = label;
+        if (isnan(n.time_index) && n.period > 0)
+            n.time_index = (double)n.period;
+        int64_t nid;
+        double v;
+        if ((rc = get_or_create_night(m, &n, &nid)) || (rc = cell_double(m, i, (long)c_val, &v)))
+            break;
+        const char *src = cell(m, i, c_src) ? cell(m, i, c_src) : source;
+        if ((rc = insert_measure(m, i, nid, somna_table_cell(&m->t, i, c_meas), v, src)))
+            break;
+        m->st->inserted++;
+        test_delay(m);
+    }
+    return rc;
+}
+
+static int import_biomarkers(imp *m)
+{
+    size_t c_part, c_name, c_timing, c_val, c_unit;
+    static const char *const C_NAME[] = {"biomarker", "name", "marker", NULL};
+    static const char *const C_TIMING[] = {"timing", "pre_post", NULL};
+    static const char *const C_VAL[] = {"value", NULL};
+    static const char *const C_UNIT[] = {"unit", "units", NULL};
+    int rc = need_col(m, C_PART, &c_part);
+    if (!rc)
+        rc = need_col(m, C_NAME, &c_name);
+    if (!rc)
+        rc = need_col(m, C_TIMING, &c_timing);
+    if (!rc)
+        rc = need_col(m, C_VAL, &c_val);
+    if (!rc)
+        rc = need_col(m, C_UNIT, &c_unit);
+    if (rc)
+        return rc;
+    long c_cond = col_any(&m->t, C_COND), c_period = col_any(&m->t, C_PERIOD);
+    for (size_t i = 0; !rc && i < m->t.n_rows; i++) {
+        int64_t pid, cid, period;
+        double v;
+        const char *code = somna_table_cell(&m->t, i, c_part);
+        if ((rc = find_participant(m, i, code, &pid)) || (rc = find_condition(m, i, cell(m, i, c_cond), &cid)) ||
+            (rc = cell_period(m, i, c_period, &period)) || (rc = cell_double(m, i, (long)c_val, &v)))
+            break;
+        if (!cid && period > 0 && (rc = condition_of_period(m, pid, period, &cid)))
+            break;
+        const char *timing = somna_table_cell(&m->t, i, c_timing);
+        if (!somna_strieq(timing, "pre") && !somna_strieq(timing, "post")) {
+            rc = row_fail(m, i, SOMNA_E_FORMAT, "timing '%s' is neither pre nor post%s", timing, "");
+            break;
+        }
+        const char *unit = somna_table_cell(&m->t, i, c_unit);
+        if (!*unit) {
+            rc = row_fail(m, i, SOMNA_E_FORMAT, "biomarker '%s' has no unit%s", somna_table_cell(&m->t, i, c_name), "");
+            break;
+        }
+        somna_dbv p[] = {somna_dbv_int(pid),
+                         cid ? somna_dbv_int(cid) : somna_dbv_null(),
+                         period_v(period),
+                         somna_dbv_text(somna_table_cell(&m->t, i, c_name)),
+                         somna_dbv_text(somna_strieq(timing, "pre") ? "pre" : "post"),
+                         somna_dbv_real(v),
+                         somna_dbv_text(unit),
+                         somna_dbv_int(m->import_id)};
+        rc = somna_db_run(m->db,
+                          "INSERT INTO biomarker (participant_id, condition_id, period, name, timing, value, unit, "
+                          "import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          p, 8, NULL, NULL, m->err);
+        if (rc) {
+            somna_err_prefix(m->err, "%s:%zu", m->path, m->t.line[i]);
+            break;
+        }
+        m->st->inserted++;
+        test_delay(m);
+    }
+    return rc;
+}
+
+/* ---- wide: one row per participant, MEASURE_VISIT columns ------------------------------------------- */
+
+static int in_csv_list(const char *list, const char *s)
+{
+    if (!list)
+        return 1;
+    size_t n = strlen(s);
+    for (const char *p = list; *p;) {
+        const char *e = p + strcspn(p, ",");
+        if ((size_t)(e - p) == n && somna_strnieq(p, s, n))
+            return 1;
+        p = *e ? e + 1 : e;
+    }
+    return 0;
+}
+
+/* "1=sleeps,2=edu": the condition code for a group value, or the value. */
+static const char *map_group(const char *map, const char *v, char *buf, size_t size)
+{
+    if (!map)
+        return v;
+    size_t n = strlen(v);
+    for (const char *p = map; *p;) {
+        const char *e = p + strcspn(p, ",");
+        const char *eq = memchr(p, '=', (size_t)(e - p));
+        if (eq && (size_t)(eq - p) == n && strncmp(p, v, n) == 0) {
+            size_t l = (size_t)(e - eq - 1);
+            if (l >= size)
+                l = size - 1;
+            memcpy(buf, eq + 1, l);
+            buf[l] = '\0';
+            return buf;
+        }
+        p = *e ? e + 1 : e;
+    }
+    return NULL;
+}
+
+static int import_wide(imp *m, const somna_study_import_opts *o)
+{
+    if (!o || !o->group_col)
+        return somna_fail(m->err, SOMNA_E_ARG, "%s: a wide import needs the group column (--group-col NAME)", m->path);
+    size_t c_group;
+    int rc = somna_table_require_col(&m->t, o->group_col, &c_group, m->err);
+    if (rc)
+        return rc;
+    long c_id = -1;
+    if (o->id_col) {
+        size_t c;
+        if ((rc = somna_table_require_col(&m->t, o->id_col, &c, m->err)))
+            return rc;
+        c_id = (long)c;
+    }
+    const char *baseline = o->baseline ? o->baseline : "B";
+    /* Columns of the form MEASURE_VISIT with a wanted visit suffix. */
+    for (size_t i = 0; !rc && i < m->t.n_rows; i++) {
+        char code[32], gbuf[64];
+        if (c_id >= 0)
+            somna_strlcpy(code, somna_table_cell(&m->t, i, (size_t)c_id), sizeof code);
+        else
+            snprintf(code, sizeof code, "R%02zu", i + 1);
+        const char *gv = somna_table_cell(&m->t, i, c_group);
+        const char *arm = map_group(o->group_map, gv, gbuf, sizeof gbuf);
+        if (!arm) {
+            rc = row_fail(m, i, SOMNA_E_FORMAT, "group value '%s' is not in the group map '%s'", gv, o->group_map);
+            break;
+        }
+        int64_t cid, pid;
+        if ((rc = find_condition(m, i, arm, &cid)))
+            break;
+        /* A wide table is its own enrolment: participants not yet known are
+         * added (eligible, allocated to their recorded arm). */
+        somna_dbv pk[] = {somna_dbv_int(m->study_id), somna_dbv_text(code)};
+        if (somna_db_query_int(m->db, "SELECT id FROM participant WHERE study_id = ? AND code = ?", pk, 2, &pid,
+                               NULL) != SOMNA_OK) {
+            int64_t order = 0;
+            somna_dbv ps = somna_dbv_int(m->study_id);
+            if ((rc = somna_db_query_int(m->db, "SELECT count(*) FROM participant WHERE study_id = ?", &ps, 1, &order,
+                                         m->err)))
+                break;
+            double age = NAN;
+            long c_age = somna_table_col(&m->t, "age");
+            if (c_age >= 0 && (rc = cell_double(m, i, c_age, &age)))
+                break;
+            long c_sex = somna_table_col(&m->t, "sex");
+            if (c_sex < 0)
+                c_sex = somna_table_col(&m->t, "gender");
+            somna_dbv p[] = {somna_dbv_int(m->study_id), somna_dbv_text(code),
+                             somna_dbv_real(age),        somna_dbv_text(cell(m, i, c_sex)),
+                             somna_dbv_int(cid),         somna_dbv_int(order + 1)};
+            if ((rc = somna_db_run(m->db,
+                                   "INSERT INTO participant (study_id, code, age, sex, stratum, status, arm_id, "
+                                   "enrol_order, randomized_at) VALUES (?, ?, ?, ?, '', 'randomized', ?, ?, @NOW@)",
+                                   p, 6, &pid, NULL, m->err)))
+                break;
+            somna_dbv q = somna_dbv_int(pid);
+            if ((rc = somna_db_run(m->db,
+                                   "INSERT INTO screening (participant_id, contraindications, eligible, reason) "
+                                   "VALUES (?, '', 1, 'enrolled by the imported trial table')",
+                                   &q, 1, NULL, NULL, m->err)))
+                break;
+        }
+        for (size_t c = 0; !rc && c < m->t.n_cols; c++) {
+            const char *h = m->t.header[c];
+            const char *us = strrchr(h, '_');
+            if (!us || us == h || !us[1] || (long)c == c_id || c == c_group)
+                continue;
+            const char *visit = us + 1;
+            if (!somna_strieq(visit, baseline) && !in_csv_list(o->visits, visit)) {
+                if (i == 0)
+                    m->st->skipped++;
+                continue;
+            }
+            char measure[48];
+            size_t ml = (size_t)(us - h) < sizeof measure ? (size_t)(us - h) : sizeof measure - 1;
+            memcpy(measure, h, ml);
+            measure[ml] = '\0';
+            double v;
+            if ((rc = cell_double(m, i, (long)c, &v)))
+                break;
+            double ti = NAN;
+            if (somna_strieq(visit, baseline))
+                ti = 0;
+            else if (somna_parse_double_str(visit, &ti) != 0)
+                ti = NAN;
+            char label[40];
+            snprintf(label, sizeof label, "%s", visit);
+            night_spec n = {0};
+            n.pid = pid;
+            n.cid = cid;
+            n.kind = "visit";
+            n.label = label;
+            n.time_index = ti;
+            n.hours_since = NAN;
+            int64_t nid;
+            if ((rc = get_or_create_night(m, &n, &nid)) ||
+                (rc = insert_measure(m, i, nid, measure, v, o->source ? o->source : "diary")))
+                break;
+            m->st->inserted++;
+        }
+        test_delay(m);
+    }
+    return rc;
+}
+
+/* ---- entry point ---------------------------------------------------------------------------------- */
+
+static const char *const kind_names[] = {"sessions", "manifest", "questionnaire", "measures", "biomarkers", "wide"};
+
+int somna_study_import(somna_db *db, int64_t study_id, somna_study_import_kind kind, const char *path,
+                       const somna_study_import_opts *opts, somna_study_import_stats *st, somna_err *err)
+{
+    memset(st, 0, sizeof *st);
+    if ((int)kind < 0 || kind > SOMNA_STUDY_IMPORT_WIDE)
+        return somna_fail(err, SOMNA_E_ARG, "unknown import kind %d", (int)kind);
+    imp m = {0};
+    m.db = db;
+    m.study_id = study_id;
+    m.path = path;
+    m.st = st;
+    m.err = err;
+    m.delay_ms = opts ? opts->test_delay_ms : 0;
+    char abs[PATH_MAX];
+    if (realpath(path, abs)) {
+        char *sl = strrchr(abs, '/');
+        if (sl)
+            *sl = '\0';
+        somna_strlcpy(m.dir, abs, sizeof m.dir);
+    } else {
+        somna_strlcpy(m.dir, ".", sizeof m.dir);
+    }
+    char hex[65];
+    int rc = somna_study_sha256_file(path, hex, NULL, err);
+    if (rc)
+        return rc;
+    if ((rc = somna_table_read(path, NULL, &m.t, err)))
+        return rc;
+    st->rows = (long)m.t.n_rows;
+    if ((rc = somna_db_begin(db, err))) {
+        somna_table_free(&m.t);
+        return rc;
+    }
+    /* The same file content imported twice as the same kind is a no-op. */
+    somna_db_result prev;
+    somna_dbv pk[] = {somna_dbv_int(study_id), somna_dbv_text(kind_names[kind]), somna_dbv_text(hex)};
+    rc = somna_db_query(db, "SELECT imported_at, source FROM import_log WHERE study_id = ? AND kind = ? AND sha256 = ?",
+                        pk, 3, &prev, err);
+    if (!rc && prev.n_rows > 0) {
+        somna_warn(err, "%s: identical content was already imported as %s at %s (from %s): nothing done", path,
+                   kind_names[kind], somna_db_get_text(&prev, 0, 0), somna_db_get_text(&prev, 0, 1));
+        st->skipped = st->rows;
+        somna_db_result_free(&prev);
+        somna_db_rollback(db);
+        somna_table_free(&m.t);
+        return SOMNA_OK;
+    }
+    somna_db_result_free(&prev);
+    if (!rc) {
+        somna_dbv p[] = {somna_dbv_int(study_id), somna_dbv_text(kind_names[kind]), somna_dbv_text(abs[0] ? abs : path),
+                         somna_dbv_text(hex), somna_dbv_int((int64_t)m.t.n_rows)};
+        char src[PATH_MAX];
+        if (!realpath(path, src))
+            somna_strlcpy(src, path, sizeof src);
+        p[2] = somna_dbv_text(src);
+        rc = somna_db_run(db,
+                          "INSERT INTO import_log (study_id, kind, source, sha256, n_rows, imported_at) "
+                          "VALUES (?, ?, ?, ?, ?, @NOW@)",
+                          p, 5, &m.import_id, NULL, err);
+    }
+    if (!rc) {
+        switch (kind) {
+        case SOMNA_STUDY_IMPORT_SESSIONS:
+            rc = import_sessions(&m);
+            break;
+        case SOMNA_STUDY_IMPORT_MANIFEST:
+            rc = import_manifest(&m);
+            break;
+        case SOMNA_STUDY_IMPORT_QUESTIONNAIRE:
+            rc = import_questionnaire(&m, opts);
+            break;
+        case SOMNA_STUDY_IMPORT_MEASURES:
+            rc = import_measures(&m, opts);
+            break;
+        case SOMNA_STUDY_IMPORT_BIOMARKERS:
+            rc = import_biomarkers(&m);
+            break;
+        case SOMNA_STUDY_IMPORT_WIDE:
+            rc = import_wide(&m, opts);
+            break;
+        }
+    }
+    if (!rc)
+        rc = somna_db_commit(db, err);
+    if (rc)
+        somna_db_rollback(db);
+    somna_table_free(&m.t);
+    return rc;
+}
