@@ -99,6 +99,9 @@ typedef struct somna_wfdb_annotation {
 int somna_wfdb_ann_read(const char *record, const char *annotator, somna_wfdb_annotation **out, size_t *count,
                         somna_err *err);
 int somna_wfdb_ann_read_file(const char *path, somna_wfdb_annotation **out, size_t *count, somna_err *err);
+/* Parse an annotation file already in memory; `name` is used in messages. */
+int somna_wfdb_ann_parse(const void *data, size_t len, const char *name, somna_wfdb_annotation **out,
+                         size_t *count, somna_err *err);
 int somna_wfdb_ann_write(const char *record, const char *annotator, const somna_wfdb_annotation *ann,
                          size_t count, somna_err *err);
 int somna_wfdb_ann_write_file(const char *path, const somna_wfdb_annotation *ann, size_t count,
