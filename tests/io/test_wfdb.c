@@ -392,10 +392,12 @@ static void test_mitdb_checksums(void **state)
     SHARED_OR_SKIP(p, "mitdb/100.hea");
     int checked = 0;
     for (int rec = 100; rec <= 124; rec++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "mitdb/%d.hea", rec);
-        if (!test_shared_path(p, sizeof p, rel))
-            continue;
+        const char *root = getenv("SOMNA_SHARED_DATA") ? getenv("SOMNA_SHARED_DATA") : "../shared/data";
+        snprintf(p, sizeof p, "%s/mitdb/%d.hea", root, rec);
+        FILE *f = fopen(p, "rb");
+        if (!f)
+            continue; /* 110 and 120 do not exist in the MIT-BIH numbering */
+        fclose(f);
         p[strlen(p) - 4] = '\0';
         somna_err err;
         somna_err_init(&err, NULL, NULL);
