@@ -123,6 +123,20 @@ typedef struct somna_plot_hypno_opts {
 int somna_plot_hypnogram(somna_plot_canvas *c, const somna_hypnogram *h, const somna_plot_hypno_opts *o,
                          somna_err *err);
 
+/* ---- Study figures (report module) --------------------------------------- */
+
+/* Forest plot over the whole canvas: n rows (labels, estimate, CI; NaN =
+ * not drawn) against a dashed line at 0. */
+int somna_plot_forest(somna_plot_canvas *c, const char *const *labels, const double *est, const double *lo,
+                      const double *hi, size_t n, const char *xlabel, const char *title, somna_err *err);
+
+/* Per-condition comparison over the whole canvas: values is n x k row-major
+ * (participant x condition, NaN = missing); paired = 1 joins each
+ * participant's values by a line; condition means with CIs in red. */
+int somna_plot_conditions(somna_plot_canvas *c, const char *const *cond_labels, size_t k, const double *values,
+                          size_t n, int paired, const double *mean, const double *ci_lo, const double *ci_hi,
+                          const char *ylabel, const char *title, somna_err *err);
+
 #ifdef __cplusplus
 }
 #endif

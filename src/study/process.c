@@ -1,0 +1,184 @@
+/* `somna study process`: run the signal modules on every recording that has
+ * not been processed yet and store one measure row per night x measure x
+ * source, with the somna version and the parameters that produced it.
+ *
+ * Wired modules: hypnograms -> sleep statistics (somna/hypno.h).  ECG/RR
+ * and EMG recordings are logged as "skipped: module not wired" until the
+ * HRV and EMG modules expose their per-night APIs; adding one is a new
+ * case in process_one().
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "somna/hypno.h"
+#include "somna/parse.h"
+#include "somna/study.h"
+#include "somna/version.h"
+
+static int log_run(somna_db *db, int64_t rec_id, const char *module, const char *params, const char *status,
+                   const char *message, somna_err *err)
+{
+    somna_dbv p[] = {somna_dbv_int(rec_id), somna_dbv_text(module),  somna_dbv_text(SOMNA_VERSION),
+                     somna_dbv_text(params), somna_dbv_text(status), somna_dbv_text(message)};
+    return somna_db_run(db,
+                        "INSERT INTO process_log (recording_id, module, somna_version, params, status, message, "
+                        "ran_at) VALUES (?, ?, ?, ?, ?, ?, @NOW@)",
+                        p, 6, NULL, NULL, err);
+}
+
+static int put_measure(somna_db *db, int64_t night_id, const char *name, double v, const char *reason,
+                       const char *source, const char *params, somna_err *err)
+{
+    somna_dbv p[] = {somna_dbv_int(night_id), somna_dbv_text(name),
+                     somna_dbv_real(v),       isfinite(v) ? somna_dbv_null() : somna_dbv_text(reason ? reason : "not computable"),
+                     somna_dbv_text(source),  somna_dbv_text(SOMNA_VERSION),
+                     somna_dbv_text(params)};
+    /* A re-run replaces the previous value of the same night x measure x source. */
+    somna_dbv k[] = {somna_dbv_int(night_id), somna_dbv_text(name), somna_dbv_text(source)};
+    int rc = somna_db_run(db, "DELETE FROM measure WHERE night_id = ? AND name = ? AND source = ?", k, 3, NULL, NULL,
+                          err);
+    if (!rc)
+        rc = somna_db_run(db,
+                          "INSERT INTO measure (night_id, name, value, null_reason, source, somna_version, params) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          p, 7, NULL, NULL, err);
+    return rc;
+}
+
+/* Sleep statistics of one hypnogram; lights-off/on from the night row
+ * (clock times) relative to the hypnogram's start clock when both known. */
+static int process_hypnogram(somna_db *db, int64_t night_id, const char *path, const char *loff, const char *lon,
+                             long *n_measures, char *params, size_t psize, somna_err *err)
+{
+    somna_hypnogram h;
+    memset(&h, 0, sizeof h);
+    somna_hypno_read_opts ro;
+    memset(&ro, 0, sizeof ro);
+    ro.format = SOMNA_HYPNO_FMT_AUTO;
+    ro.epoch_s = 30.0;
+    int rc = somna_hypno_read(path, &ro, &h, NULL, err);
+    if (rc)
+        return rc;
+    somna_hypno_window w = {-1, -1};
+    double c;
+    if (h.start_clock_s >= 0 && loff && somna_parse_clock(loff, &c) == 0)
+        w.lights_off_s = fmod(c - h.start_clock_s + 86400.0, 86400.0);
+    if (h.start_clock_s >= 0 && lon && somna_parse_clock(lon, &c) == 0)
+        w.lights_on_s = fmod(c - h.start_clock_s + 86400.0, 86400.0);
+    snprintf(params, psize, "epoch_s=%g;lights_off_s=%g;lights_on_s=%g", h.epoch_s, w.lights_off_s, w.lights_on_s);
+    somna_hypno_stats st;
+    rc = somna_hypno_stats_compute(&h, &w, &st, err);
+    somna_hypno_free(&h);
+    if (rc)
+        return rc;
+    const struct {
+        const char *name;
+        double v;
+    } m[] = {{"TIB", st.TIB},
+             {"SPT", st.SPT},
+             {"TST", st.TST},
+             {"WASO", st.WASO},
+             {"SOL", st.SOL},
+             {"SOL_persistent_10", st.SOL_persistent_10},
+             {"Lat_N1", st.Lat_N1},
+             {"Lat_N2", st.Lat_N2},
+             {"Lat_N3", st.Lat_N3},
+             {"Lat_REM", st.Lat_REM},
+             {"REM_latency_from_onset", st.REM_latency_from_onset},
+             {"SE", st.SE},
+             {"SME", st.SME},
+             {"N1", st.N1},
+             {"N2", st.N2},
+             {"N3", st.N3},
+             {"REM", st.REM},
+             {"N1_pct", st.N1_pct},
+             {"N2_pct", st.N2_pct},
+             {"N3_pct", st.N3_pct},
+             {"REM_pct", st.REM_pct},
+             {"awakenings", st.awakenings},
+             {"SFI", st.SFI}};
+    for (size_t i = 0; !rc && i < sizeof m / sizeof m[0]; i++) {
+        rc = put_measure(db, night_id, m[i].name, m[i].v, somna_hypno_null_reason(&st, m[i].name), "hypnogram",
+                         params, err);
+        *n_measures += !rc;
+    }
+    return rc;
+}
+
+int somna_study_process(somna_db *db, int64_t study_id, somna_study_process_stats *st, somna_err *err)
+{
+    memset(st, 0, sizeof *st);
+    somna_dbv p = somna_dbv_int(study_id);
+    somna_db_result r;
+    int rc = somna_db_query(db,
+                            "SELECT r.id, r.kind, r.path, r.sha256, n.id, n.lights_off, n.lights_on FROM recording r "
+                            "JOIN night n ON n.id = r.night_id JOIN participant pa ON pa.id = n.participant_id "
+                            "WHERE pa.study_id = ? AND NOT EXISTS (SELECT 1 FROM process_log l "
+                            "WHERE l.recording_id = r.id) ORDER BY r.id",
+                            &p, 1, &r, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; !rc && i < r.n_rows; i++) {
+        int64_t rec = somna_db_get_int(&r, i, 0, 0), night = somna_db_get_int(&r, i, 4, 0);
+        const char *kind = somna_db_get_text(&r, i, 1), *path = somna_db_get_text(&r, i, 2);
+        const char *sha = somna_db_get_text(&r, i, 3);
+        st->recordings++;
+        if ((rc = somna_db_begin(db, err)))
+            break;
+        char params[256] = "", msg[SOMNA_ERR_MSG_MAX] = "";
+        const char *module = "none", *status = "skipped";
+        long nm = 0;
+        /* The file must still be the one imported. */
+        char hex[65];
+        somna_err fe;
+        somna_err_init(&fe, err ? err->warn : NULL, err ? err->warn_ctx : NULL);
+        if (somna_study_sha256_file(path, hex, NULL, &fe) != SOMNA_OK) {
+            status = "failed";
+            somna_strlcpy(msg, fe.msg, sizeof msg);
+        } else if (!sha || strcmp(hex, sha) != 0) {
+            status = "failed";
+            snprintf(msg, sizeof msg, "%s changed since import (SHA-256 differs)", path);
+        } else if (kind && strcmp(kind, "hypnogram") == 0) {
+            module = "sleep/hypno";
+            int prc = process_hypnogram(db, night, path, somna_db_get_text(&r, i, 5), somna_db_get_text(&r, i, 6),
+                                        &nm, params, sizeof params, &fe);
+            if (prc == SOMNA_E_DB) {
+                rc = somna_fail(err, prc, "%s", fe.msg);
+            } else if (prc) {
+                status = "failed";
+                somna_strlcpy(msg, fe.msg, sizeof msg);
+                nm = 0;
+            } else {
+                status = "ok";
+                snprintf(msg, sizeof msg, "%ld measures", nm);
+            }
+        } else {
+            snprintf(msg, sizeof msg, "no module wired for %s recordings yet", kind ? kind : "?");
+        }
+        if (!rc && strcmp(status, "failed") == 0) {
+            /* measures of a failed run must not remain */
+            somna_db_rollback(db);
+            if ((rc = somna_db_begin(db, err)))
+                break;
+            nm = 0;
+        }
+        if (!rc)
+            rc = log_run(db, rec, module, params, status, msg, err);
+        if (!rc)
+            rc = somna_db_commit(db, err);
+        if (rc) {
+            somna_db_rollback(db);
+            break;
+        }
+        st->measures += nm;
+        if (strcmp(status, "ok") == 0)
+            st->processed++;
+        else if (strcmp(status, "failed") == 0) {
+            st->failed++;
+            somna_warn(err, "%s", msg);
+        }
+    }
+    somna_db_result_free(&r);
+    return rc;
+}
