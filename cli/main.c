@@ -9,6 +9,7 @@
 /* Every subcommand, in the order `somna --help` lists them. */
 static const cli_command commands[] = {
     {"version", "print the somna version", cmd_version},
+    {"info", "describe a recording (EDF/BDF, WFDB, text): signals, rates, units, stats", cmd_info},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
