@@ -4,5 +4,7 @@
 
 int cmd_version(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_hypno(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 
 #endif

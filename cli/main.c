@@ -10,6 +10,8 @@
 static const cli_command commands[] = {
     {"version", "print the somna version", cmd_version},
     {"info", "describe a recording (EDF/BDF, WFDB, text): signals, rates, units, stats", cmd_info},
+    {"hypno", "sleep statistics, plot and agreement of hypnograms (any scoring format)", cmd_hypno},
+    {"score", "score questionnaires (PSQI, RCSQ, ISI, ESS, KSS, scales) and sleep diaries", cmd_score},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
