@@ -334,7 +334,9 @@ int somna_stats_mann_whitney(const double *x, size_t nx, const double *y, size_t
         double achieved = 2.0 * somna_stats_pwilcox(qu - 1, mx, my);
         r->ci_low = diffs[iqu - 1];
         r->ci_high = diffs[iql];
-        r->conf_level = achieved - alpha > alpha / 2 ? 1.0 - sgn_signif2(achieved) : conf;
+        /* R rounds the achieved level to 2 digits for the signed-rank CI but
+         * not for the rank-sum CI */
+        r->conf_level = achieved - alpha > alpha / 2 ? 1.0 - achieved : conf;
         r->estimate = somna_stats_median_sorted(diffs, nd);
     } else {
         double z = W - fx * fy / 2.0;
