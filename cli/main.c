@@ -12,6 +12,8 @@ static const cli_command commands[] = {
     {"info", "describe a recording (EDF/BDF, WFDB, text): signals, rates, units, stats", cmd_info},
     {"hypno", "sleep statistics, plot and agreement of hypnograms (any scoring format)", cmd_hypno},
     {"score", "score questionnaires (PSQI, RCSQ, ISI, ESS, KSS, scales) and sleep diaries", cmd_score},
+    {"study", "study database: init, enrol, randomize, import, process, analyze, export", cmd_study},
+    {"report", "results report of a study (self-contained HTML or Markdown)", cmd_report},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
