@@ -501,6 +501,41 @@ int cmd_score(int argc, char **argv)
     if (date_name && apply_mapping(&c, "date", date_name, "--date") != 0)
         goto done;
 
+    /* A recorded total (ISI, ESS) with an incomplete set of item columns:
+     * the item-like columns are something else (e.g. "ISI_5" = the total at
+     * week 5), so score the total and say which columns were set aside. */
+    {
+        long total_col = -1;
+        size_t n_items = 0, n_item_cols = 0;
+        for (size_t i = 0; i < c.n_fields; i++) {
+            const char *f = somna_survey_field_name(c.kind, &c.opts, i);
+            if (strstr(f, "_total"))
+                total_col = c.col[i];
+            else {
+                n_items++;
+                n_item_cols += c.col[i] >= 0;
+            }
+        }
+        if (total_col >= 0 && n_item_cols > 0 && n_item_cols < n_items) {
+            char set_aside[1024] = "";
+            size_t o = 0;
+            for (size_t i = 0; i < c.n_fields; i++) {
+                const char *f = somna_survey_field_name(c.kind, &c.opts, i);
+                if (strstr(f, "_total") || c.col[i] < 0)
+                    continue;
+                int n = snprintf(set_aside + o, sizeof set_aside - o, "%s%s", o ? ", " : "", t.header[c.col[i]]);
+                if (n > 0 && (size_t)n < sizeof set_aside - o)
+                    o += (size_t)n;
+                c.col[i] = -1;
+            }
+            if (!quiet)
+                fprintf(stderr,
+                        "somna %s: warning: %s: only %zu of %zu item columns present (%s): scoring the recorded "
+                        "total column %s instead\n",
+                        CMD, input, n_item_cols, n_items, set_aside, t.header[total_col]);
+        }
+    }
+
     /* Every required field needs a column.  A recorded total stands in for
      * absent ISI/ESS items; PSQI hours in bed for absent clock times. */
     {
