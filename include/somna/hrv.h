@@ -49,6 +49,18 @@ int somna_hrv_from_rr(const double *rr, size_t n, double t0, somna_hrv_series *s
 
 void somna_hrv_series_free(somna_hrv_series *s);
 
+/* The Cardiovascular Signal Toolbox's way (Vest et al. 2018, HEAD
+ * eec46e7: Main_HRV_Analysis + RRIntervalPreprocess with its defaults):
+ * intervals between ALL consecutive annotation times `sample` / fs (the
+ * Toolbox's demo does not drop non-beat marks), times = running sum from
+ * the first annotation, only t < max_t_s (0 = all); then intervals shorter
+ * than one sample and >= 2 s removed, "spikes" removed (differing by
+ * >= 20 % from both the median of the 5 previous and of the 5 next
+ * intervals), then intervals < 60/160 s.  Every kept interval is NN and
+ * successive differences bridge removed ones, as in the Toolbox. */
+int somna_hrv_toolbox_series(const int64_t *sample, size_t n, double fs, double max_t_s, somna_hrv_series *s,
+                             somna_err *err);
+
 /* Outlier/ectopic filter in the manner of the HRV Toolkit's filtnn: an NN
  * interval outside [lo_s, hi_s], or differing by more than `ratio` from the
  * mean of the NN intervals in a window of `window` intervals centred on it

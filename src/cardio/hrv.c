@@ -97,6 +97,103 @@ int somna_hrv_from_rr(const double *rr, size_t n, double t0, somna_hrv_series *s
     return SOMNA_OK;
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median5(const double *v)
+{
+    double w[5];
+    memcpy(w, v, sizeof w);
+    qsort(w, 5, sizeof *w, cmp_dbl);
+    return w[2];
+}
+
+int somna_hrv_toolbox_series(const int64_t *sample, size_t n, double fs, double max_t_s, somna_hrv_series *s,
+                             somna_err *err)
+{
+    memset(s, 0, sizeof *s);
+    if (!(fs > 0))
+        return somna_fail(err, SOMNA_E_ARG, "hrv: sampling rate %g Hz is not positive", fs);
+    size_t m = n > 1 ? n - 1 : 0;
+    double *rr = malloc((m ? m : 1) * sizeof *rr), *t = malloc((m ? m : 1) * sizeof *t);
+    unsigned char *del = calloc(m ? m : 1, 1), *f = calloc(m ? m : 1, 1);
+    int rc = SOMNA_OK;
+    if (!rr || !t || !del || !f) {
+        rc = somna_fail(err, SOMNA_E_NOMEM, "hrv: out of memory for %zu annotations", n);
+        goto done;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++) {
+        double ti = (double)(sample[i + 1] - sample[0]) / fs;
+        if (max_t_s > 0 && !(ti < max_t_s))
+            break;
+        rr[k] = (double)(sample[i + 1] - sample[i]) / fs;
+        t[k] = ti;
+        k++;
+    }
+    m = k;
+    /* 1. diff(t) < 1/fs: the Toolbox deletes rr(i+1) but t(i) */
+    {
+        unsigned char *dt = calloc(m ? m : 1, 1);
+        if (!dt) {
+            rc = somna_fail(err, SOMNA_E_NOMEM, "hrv: out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i + 1 < m; i++)
+            if (t[i + 1] - t[i] < 1.0 / fs)
+                del[i + 1] = 1, dt[i] = 1;
+        size_t a = 0, b = 0;
+        for (size_t i = 0; i < m; i++) {
+            if (!del[i])
+                rr[a++] = rr[i];
+            if (!dt[i])
+                t[b++] = t[i];
+        }
+        free(dt);
+        m = a < b ? a : b;
+    }
+    /* 2. gap limit 2 s */
+    k = 0;
+    for (size_t i = 0; i < m; i++)
+        if (rr[i] < 2.0)
+            rr[k] = rr[i], t[k] = t[i], k++;
+    m = k;
+    /* 3. spikes: >= 20 % off the median of the 5 previous AND of the 5 next */
+    for (size_t i = 0; i < m; i++) {
+        int fw = 0, bw = 0;
+        if (i >= 5) {
+            double md = median5(rr + i - 5);
+            fw = fabs(rr[i] - md) / md >= 0.2;
+        }
+        if (i + 5 < m) {
+            double md = median5(rr + i + 1);
+            bw = fabs(rr[i] - md) / md >= 0.2;
+        }
+        f[i] = (unsigned char)(fw && bw);
+    }
+    k = 0;
+    for (size_t i = 0; i < m; i++)
+        if (!f[i] && rr[i] >= 60.0 / 160.0 && rr[i] <= 2.0)
+            rr[k] = rr[i], t[k] = t[i], k++;
+    m = k;
+    while (m > 0 && rr[m - 1] > 2.0)
+        m--;
+    rc = series_alloc(s, m, err);
+    if (rc)
+        goto done;
+    for (size_t i = 0; i < m; i++) {
+        somna_hrv_ivl v = {t[i], rr[i], 1, i > 0};
+        s->ivl[s->n++] = v;
+    }
+    s->n_all = m;
+done:
+    free(rr), free(t), free(del), free(f);
+    return rc;
+}
+
 size_t somna_hrv_filter(somna_hrv_series *s, double ratio, size_t window, double lo_s, double hi_s)
 {
     size_t removed = 0, half = window / 2;

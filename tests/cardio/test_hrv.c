@@ -81,10 +81,87 @@ static void test_get_hrv_mitdb100(void **state)
     free(nrm);
 }
 
+/* Toolbox compatibility: every nsr001 window of the reference CSV within
+ * 2 % for SDNN, RMSSD, pNN50, LF, HF, SD1, SD2.  The demo used Fs = 125
+ * (not the header's 128) and the first 2 h: reproduced on purpose. */
+static void test_toolbox_nsr001(void **state)
+{
+    (void)state;
+    char rec[1024], csv[1024];
+    SHARED_OR_SKIP(rec, "nsr2db-hrv-reference/nsr2db/nsr001.ecg");
+    SHARED_OR_SKIP(csv, "nsr2db-hrv-reference/reference_output/NSR_HRV_allwindows_allpatients.csv");
+    somna_wfdb_annotation *a;
+    size_t na;
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    if (somna_wfdb_ann_read_file(rec, &a, &na, &err))
+        fail_msg("%s", err.msg);
+    int64_t *smp = malloc(na * sizeof *smp);
+    for (size_t i = 0; i < na; i++)
+        smp[i] = a[i].sample;
+    somna_hrv_series s;
+    assert_int_equal(somna_hrv_toolbox_series(smp, na, 125.0, 7200.0, &s, &err), 0);
+    somna_table tab;
+    if (somna_table_read(csv, NULL, &tab, &err))
+        fail_msg("%s", err.msg);
+    const char *cols[7] = {"SDNN", "RMSSD", "pnn50", "lf", "hf", "SD1", "SD2"};
+    const int ms[7] = {SOMNA_HRV_SDNN, SOMNA_HRV_RMSSD, SOMNA_HRV_PNN50, SOMNA_HRV_LF,
+                       SOMNA_HRV_HF,   SOMNA_HRV_SD1,   SOMNA_HRV_SD2};
+    size_t col[7], cpat, cts;
+    for (int c = 0; c < 7; c++)
+        assert_int_equal(somna_table_require_col(&tab, cols[c], &col[c], &err), 0);
+    assert_int_equal(somna_table_require_col(&tab, "patID", &cpat, &err), 0);
+    assert_int_equal(somna_table_require_col(&tab, "t_start", &cts, &err), 0);
+    somna_hrv_opts o;
+    somna_hrv_default_opts(&o);
+    o.toolbox_compat = 1;
+    size_t nwin = 0, bad = 0;
+    double worst[7] = {0};
+    for (size_t row = 0; row < tab.n_rows; row++) {
+        if (strcmp(somna_table_cell(&tab, row, cpat), "nsr001") != 0)
+            continue;
+        double t0;
+        assert_int_equal(somna_table_get_double(&tab, row, cts, &t0, &err), 0);
+        somna_hrv_series w;
+        assert_int_equal(somna_hrv_select_time(&s, t0, t0 + 300, &w, &err), 0);
+        somna_hrv_result r;
+        assert_int_equal(somna_hrv_compute(&w, &o, &r, &err), 0);
+        for (int c = 0; c < 7; c++) {
+            double want;
+            assert_int_equal(somna_table_get_double(&tab, row, col[c], &want, &err), 0);
+            if (ms[c] == SOMNA_HRV_PNN50)
+                want *= 100; /* the Toolbox reports a fraction, we report % */
+            double got = r.v[ms[c]];
+            double rel = fabs(got - want) / fmax(fabs(want), 1e-12);
+            if (ms[c] == SOMNA_HRV_PNN50 && fabs(got - want) < 0.05)
+                rel = 0; /* one interval pair in 300 s is ~0.2 %: compare absolutely near 0 */
+            if (rel > worst[c])
+                worst[c] = rel;
+            if (!(rel <= 0.02)) {
+                bad++;
+                if (bad < 10)
+                    print_message("t=%g %s: got %.6g want %.6g\n", t0, cols[c], got, want);
+            }
+        }
+        somna_hrv_series_free(&w);
+        nwin++;
+    }
+    print_message("nsr001: %zu windows, worst rel. diff SDNN %.2g RMSSD %.2g pNN50 %.2g LF %.2g HF %.2g SD1 %.2g "
+                  "SD2 %.2g\n",
+                  nwin, worst[0], worst[1], worst[2], worst[3], worst[4], worst[5], worst[6]);
+    assert_int_equal(nwin, 231);
+    assert_int_equal(bad, 0);
+    somna_table_free(&tab);
+    somna_hrv_series_free(&s);
+    somna_wfdb_ann_free(a, na);
+    free(smp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_hrv_mitdb100),
+        cmocka_unit_test(test_toolbox_nsr001),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
