@@ -25,6 +25,7 @@ struct somna_edf {
      * EDFlib to the last bit, not just to rounding. */
     double *bitvalue;
     double *dig_offset;
+    int populated;               /* page tables prefaulted (first sample read) */
     int first_annot;             /* index of the first annotation signal, -1 if none */
     somna_edf_annotation *ann;
     size_t n_ann, cap_ann;
