@@ -386,7 +386,10 @@ int cmd_score(int argc, char **argv)
         return cli_usage_error(CMD, "missing INSTRUMENT (psqi, rcsq, isi, ess, kss, scale, diary)");
 
     somna_err err;
-    cli_err_init(&err);
+    if (quiet)
+        somna_err_init(&err, NULL, NULL);
+    else
+        cli_err_init(&err);
     score_ctx c;
     memset(&c, 0, sizeof c);
     if (somna_survey_kind_from_name(argv[optind], &c.kind, &err) != 0)

@@ -111,6 +111,9 @@ void sv_score_psqi(sv_rec *r, const somna_survey_opts *opts)
     double *out = r->res->value;
     int missing_as_zero = opts && opts->psqi_missing_as_zero;
     int v;
+    /* Range each component could take given the unanswered items (0-3 when
+     * nothing is known); used for the poor-sleeper flag when global is null. */
+    int clo[7] = {0, 0, 0, 0, 0, 0, 0}, chi[7] = {3, 3, 3, 3, 3, 3, 3};
 
     /* C1: item 6 as answered. */
     int st = sv_item(r, "psqi_06", 0, 3, &v);
@@ -139,6 +142,8 @@ void sv_score_psqi(sv_rec *r, const somna_survey_opts *opts)
             if (sv_text(r, "psqi_05a", t, sizeof t) == SV_MISSING)
                 sv_problem(r, "psqi_05a", 0, "not answered");
         }
+        clo[1] = band_pair(lo);
+        chi[1] = band_pair(hi);
         if (band_pair(lo) == band_pair(hi)) {
             out[SOMNA_PSQI_C2] = band_pair(lo);
             if (unknown)
@@ -241,6 +246,8 @@ void sv_score_psqi(sv_rec *r, const somna_survey_opts *opts)
             hi += 3;
             unknown++;
         }
+        clo[4] = band_disturbance(lo);
+        chi[4] = band_disturbance(hi);
         if (band_disturbance(lo) == band_disturbance(hi)) {
             out[SOMNA_PSQI_C5] = band_disturbance(lo);
             if (unknown)
@@ -276,6 +283,8 @@ void sv_score_psqi(sv_rec *r, const somna_survey_opts *opts)
                 unknown++;
             }
         }
+        clo[6] = band_pair(lo);
+        chi[6] = band_pair(hi);
         if (band_pair(lo) == band_pair(hi)) {
             out[SOMNA_PSQI_C7] = band_pair(lo);
             if (unknown)
@@ -288,25 +297,27 @@ void sv_score_psqi(sv_rec *r, const somna_survey_opts *opts)
     }
 
     /* Global: the sum of all seven components, or not computable.  The
-     * poor-sleeper flag is still known when the components that are known
-     * already exceed 5, or cannot exceed 5 even at 3 for each unknown one. */
-    int known = 0, sum = 0;
-    for (int c = SOMNA_PSQI_C1; c <= SOMNA_PSQI_C7; c++)
-        if (isfinite(out[c])) {
+     * poor-sleeper flag is still known when the smallest global the
+     * unanswered items allow already exceeds 5, or the largest cannot. */
+    int known = 0, gmin = 0, gmax = 0;
+    for (int c = 0; c < 7; c++) {
+        if (isfinite(out[SOMNA_PSQI_C1 + c])) {
             known++;
-            sum += (int)out[c];
+            clo[c] = chi[c] = (int)out[SOMNA_PSQI_C1 + c];
         }
+        gmin += clo[c];
+        gmax += chi[c];
+    }
     if (known == 7) {
-        out[SOMNA_PSQI_GLOBAL] = sum;
-        out[SOMNA_PSQI_POOR] = sum > 5;
-        r->res->band = sum > 5 ? "poor" : "good";
+        out[SOMNA_PSQI_GLOBAL] = gmin;
+        out[SOMNA_PSQI_POOR] = gmin > 5;
+        r->res->band = gmin > 5 ? "poor" : "good";
     } else {
-        int max = sum + 3 * (7 - known);
-        sv_problem(r, "", 1, "global score not computable: %d of 7 components missing (global %d-%d)", 7 - known,
-                   sum, max);
-        if (sum > 5)
+        sv_problem(r, "", 1, "global score not computable: %d of 7 components missing (global could be %d-%d)",
+                   7 - known, gmin, gmax);
+        if (gmin > 5)
             out[SOMNA_PSQI_POOR] = 1;
-        else if (max <= 5)
+        else if (gmax <= 5)
             out[SOMNA_PSQI_POOR] = 0;
     }
 }

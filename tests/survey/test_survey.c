@@ -150,8 +150,7 @@ static void test_psqi_boundaries(void **state)
  * (a) 5c unanswered, 5b = 1, rest 0: the 5b-5j sum is 1..4 whatever 5c was
  *     -> C5 = 1 exactly (note, not fatal).
  * (b) 5a unanswered, latency 5 min (0): sum 0..3 spans C2 0..2 -> null;
- *     global null; known components 0+?+1+0+1+0+0: the poor-sleeper flag is
- *     0 only if 2 + 3 <= 5 -> 0.
+ *     global null; the poor-sleeper flag is still known (below).
  * (c) bed time equals getting-up time: hours in bed 0 or 24 -> rejected.
  * (d) item 6 = 4: out of range 0-3 -> C1 null, problem on psqi_06. */
 static void test_psqi_missing(void **state)
@@ -176,8 +175,22 @@ static void test_psqi_missing(void **state)
     assert_nan(r, SOMNA_PSQI_GLOBAL);
     assert_false(r.scored);
     assert_true(has_problem(&r, "psqi_05a", 0));
-    /* known: C1 0, C3 1 (7 h), C4 0 (87.5 %), C5 1, C6 0, C7 0 = 2; 2 + 3 <= 5 */
+    /* known: C1 0, C3 1 (7 h), C4 0 (87.5 %), C5 1, C6 0, C7 0 = 2; C2 is
+     * band(0 + 0..3) = 0..2, so global 2..4 <= 5 -> not a poor sleeper */
     assert_value(r, SOMNA_PSQI_POOR, 0);
+
+    /* 70 min -> 3, 5a unanswered: C2 = band(3..6) = 2..3.  Known: C1 1,
+     * C3 1 (6.5 h), C4 1 (6.5 / 8 = 81.25 %), C5 1, C6 0, C7 0 = 4 -> global
+     * 6..7 > 5: a poor sleeper although the global itself is unknown. */
+    const char *kv2b[] = {"psqi_01", "23:00", "psqi_02", "70", "psqi_03", "07:00", "psqi_04", "6.5",
+                          "psqi_05a", "", "psqi_05b", "1", "psqi_05c", "0", "psqi_05d", "0", "psqi_05e", "0",
+                          "psqi_05f", "0", "psqi_05g", "0", "psqi_05h", "0", "psqi_05i", "0",
+                          "psqi_06", "1", "psqi_07", "0", "psqi_08", "0", "psqi_09", "0", NULL};
+    r = score(SOMNA_SURVEY_PSQI, NULL, kv2b);
+    assert_nan(r, SOMNA_PSQI_C2);
+    assert_nan(r, SOMNA_PSQI_GLOBAL);
+    assert_value(r, SOMNA_PSQI_C4, 1);
+    assert_value(r, SOMNA_PSQI_POOR, 1);
 
     const char *kv3[] = {"psqi_01", "22:00", "psqi_02", "5", "psqi_03", "22:00", "psqi_04", "7",
                          "psqi_05a", "0", "psqi_06", "4", NULL};
