@@ -15,6 +15,7 @@
  * costs nothing.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <stdlib.h>
@@ -133,6 +134,40 @@ static int two_digits(const unsigned char *p)
 static int is_annotation_label(const char *label)
 {
     return strcmp(label, "EDF Annotations") == 0 || strcmp(label, "BDF Annotations") == 0;
+}
+
+/* Deviations of one kind are reported as one warning listing the first few
+ * places, not one line per signal (a 90-signal file would drown the user). */
+typedef struct warn_acc {
+    int n;
+    char where[320];
+} warn_acc;
+
+static void acc_add(warn_acc *a, const char *fmt, ...) SOMNA_PRINTF(2, 3);
+static void acc_add(warn_acc *a, const char *fmt, ...)
+{
+    a->n++;
+    if (a->n > 4)
+        return;
+    size_t l = strlen(a->where);
+    if (l + 8 >= sizeof a->where)
+        return;
+    if (l > 0) {
+        memcpy(a->where + l, "; ", 3);
+        l += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->where + l, sizeof a->where - l, fmt, ap);
+    va_end(ap);
+}
+
+static void acc_flush(const warn_acc *a, somna_err *err, const char *name, const char *what)
+{
+    if (a->n == 0)
+        return;
+    somna_warn(err, "%s: %s (%d field%s): %s%s", name, what, a->n, a->n == 1 ? "" : "s", a->where,
+               a->n > 4 ? "; ..." : "");
 }
 
 /* ---- annotations ------------------------------------------------------------*/
@@ -263,10 +298,11 @@ static int parse_header(somna_edf *e, somna_err *err)
     }
     e->bytes_per_sample = bdf ? 3 : 2;
 
+    warn_acc non_ascii = {0, ""}, dig_range = {0, ""};
     if (copy_field(d + 8, 80, h->patient, sizeof h->patient))
-        somna_warn(err, "%s: patient field holds non-ASCII bytes (kept as they are)", e->name);
+        acc_add(&non_ascii, "patient '%s'", h->patient);
     if (copy_field(d + 88, 80, h->recording, sizeof h->recording))
-        somna_warn(err, "%s: recording field holds non-ASCII bytes (kept as they are)", e->name);
+        acc_add(&non_ascii, "recording '%s'", h->recording);
 
     int64_t ns;
     int rc = field_int(e, d + 252, 4, "number of signals (header bytes 253-256)", -1, &ns, err);
@@ -375,16 +411,13 @@ static int parse_header(somna_edf *e, somna_err *err)
         somna_edf_signal *s = &h->signals[i];
         int si = (int)i;
         if (copy_field(SIGF(o_label, 16, i), 16, s->label, sizeof s->label))
-            somna_warn(err, "%s: signal %d label '%s' holds non-ASCII bytes (kept as they are)", e->name, si + 1,
-                       s->label);
+            acc_add(&non_ascii, "signal %d label '%s'", si + 1, s->label);
         if (copy_field(SIGF(o_trans, 80, i), 80, s->transducer, sizeof s->transducer))
-            somna_warn(err, "%s: signal %d (%s): transducer field holds non-ASCII bytes", e->name, si + 1, s->label);
+            acc_add(&non_ascii, "signal %d transducer '%s'", si + 1, s->transducer);
         if (copy_field(SIGF(o_unit, 8, i), 8, s->unit, sizeof s->unit))
-            somna_warn(err, "%s: signal %d (%s): physical dimension '%s' holds non-ASCII bytes (kept as they are)",
-                       e->name, si + 1, s->label, s->unit);
+            acc_add(&non_ascii, "signal %d unit '%s'", si + 1, s->unit);
         if (copy_field(SIGF(o_pref, 80, i), 80, s->prefilter, sizeof s->prefilter))
-            somna_warn(err, "%s: signal %d (%s): prefiltering field holds non-ASCII bytes", e->name, si + 1,
-                       s->label);
+            acc_add(&non_ascii, "signal %d prefiltering '%s'", si + 1, s->prefilter);
         s->is_annotation = is_annotation_label(s->label);
         if (s->is_annotation && e->first_annot < 0)
             e->first_annot = si;
@@ -413,9 +446,7 @@ static int parse_header(somna_edf *e, somna_err *err)
          * beyond what the sample width can hold; the samples are still
          * decodable and the calibration is what the writer meant. */
         if (dmin < dig_lo || dmax > dig_hi)
-            somna_warn(err, "%s: %s: digital range %lld..%lld exceeds the %s range %d..%d; calibration used as written",
-                       e->name, who, (long long)dmin, (long long)dmax, bdf ? "24-bit BDF" : "16-bit EDF",
-                       (int)dig_lo, (int)dig_hi);
+            acc_add(&dig_range, "%s %lld..%lld", who, (long long)dmin, (long long)dmax);
         if (dmin < INT32_MIN / 2 || dmax > INT32_MAX / 2)
             return somna_fail(err, SOMNA_E_FORMAT, "%s: %s: digital range %lld..%lld is absurd", e->name, who,
                               (long long)dmin, (long long)dmax);
@@ -433,6 +464,13 @@ static int parse_header(somna_edf *e, somna_err *err)
         s->offset = s->phys_max - s->gain * (double)dmax;
     }
 #undef SIGF
+    acc_flush(&non_ascii, err, e->name, "header text with non-ASCII bytes, kept as they are");
+    if (dig_range.n) {
+        char what[128];
+        snprintf(what, sizeof what, "digital range beyond the %s range %d..%d, calibration used as written",
+                 bdf ? "24-bit BDF" : "16-bit EDF", (int)dig_lo, (int)dig_hi);
+        acc_flush(&dig_range, err, e->name, what);
+    }
     if (e->plus && e->first_annot < 0) {
         if (discontinuous)
             return somna_fail(err, SOMNA_E_FORMAT,

@@ -388,8 +388,8 @@ static void test_lenient_non_ascii_and_digital_range(void **state)
     warns w;
     assert_int_equal(open_t(&t, &e, &err, &w), SOMNA_OK);
     assert_int_equal(w.n, 2);
-    assert_string_equal(w.last, "t.edf: signal 1 (1 Imp\xc3\xa9" "dance): digital range -72984..50277 exceeds the "
-                                "16-bit EDF range -32768..32767; calibration used as written");
+    assert_string_equal(w.last, "t.edf: digital range beyond the 16-bit EDF range -32768..32767, calibration "
+                                "used as written (1 field): signal 1 (1 Imp\xc3\xa9" "dance) -72984..50277");
     assert_string_equal(somna_edf_get_header(e)->signals[0].label, "1 Imp\xc3\xa9" "dance");
     somna_edf_close(e);
     free(t.d);
