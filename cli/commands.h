@@ -6,6 +6,7 @@ int cmd_version(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_hypno(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
 int cmd_study(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 

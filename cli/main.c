@@ -12,6 +12,7 @@ static const cli_command commands[] = {
     {"info", "describe a recording (EDF/BDF, WFDB, text): signals, rates, units, stats", cmd_info},
     {"hypno", "sleep statistics, plot and agreement of hypnograms (any scoring format)", cmd_hypno},
     {"score", "score questionnaires (PSQI, RCSQ, ISI, ESS, KSS, scales) and sleep diaries", cmd_score},
+    {"simulate", "simulate nights, naps and whole studies with known ground truth", cmd_simulate},
     {"study", "study database: init, enrol, randomize, import, process, analyze, export", cmd_study},
     {"report", "results report of a study (self-contained HTML or Markdown)", cmd_report},
 };
