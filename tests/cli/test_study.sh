@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# somna study: the workflow through the CLI, and kill -9 in the middle of an
+# import (nothing committed before is lost, nothing of the killed import stays).
+. "$(dirname "$0")/lib.sh"
+SRC=${SOMNA_SOURCE_DIR:-.}
+DB="$TMP/s.db"
+
+cat >"$TMP/study.txt" <<'T'
+name = Nap crossover
+design = crossover
+seed = 2025
+psqi_min = 5
+condition = control | No massage | control | 0
+condition = relax | Relaxation massage | swedish | 30 | light | whole body
+outcomes = SOL
+T
+printf 'participant,age,sex,psqi,contraindications\nP1,30,F,8,\nP2,41,M,7,none\nP3,25,F,4,\nP4,37,M,9,fever\nP5,29,F,11,\n' >"$TMP/screen.csv"
+
+expect_exit 1 "$SOMNA" study
+expect_exit 0 "$SOMNA" study --help
+expect_grep "Usage: somna study" "$TMP/out"
+expect_exit 0 "$SOMNA" study init --db "$DB" "$TMP/study.txt"
+[ "$(stat -c %a "$DB")" = 600 ] || fail "database mode is $(stat -c %a "$DB"), expected 600"
+expect_exit 2 "$SOMNA" study init --db "$DB" "$TMP/study.txt"
+expect_grep "already exists" "$TMP/err"
+expect_exit 0 "$SOMNA" study enrol --db "$DB" --csv "$TMP/screen.csv"
+expect_grep "5 screened, 3 enrolled, 2 excluded" "$TMP/out"
+expect_exit 0 "$SOMNA" study randomize --db "$DB"
+# Williams square for 2 conditions: sequences control,relax and relax,control
+[ "$(grep -c 'control,relax\|relax,control' "$TMP/out")" = 3 ] || fail "sequences: $(cat "$TMP/out")"
+cp "$TMP/out" "$TMP/alloc1"
+# same seed, new database: same allocation
+expect_exit 0 "$SOMNA" study init --db "$TMP/s2.db" "$TMP/study.txt"
+expect_exit 0 "$SOMNA" study enrol --db "$TMP/s2.db" --csv "$TMP/screen.csv"
+expect_exit 0 "$SOMNA" study randomize --db "$TMP/s2.db"
+diff <(cut -d, -f1-7 "$TMP/alloc1") <(cut -d, -f1-7 "$TMP/out") >/dev/null || fail "allocation not reproducible"
+
+printf 'participant,condition,period,measure,value\nP1,control,1,SOL,10\nP1,relax,2,SOL,8\nP2,relax,1,SOL,11\nP2,control,2,SOL,12\nP5,control,1,SOL,9\nP5,relax,2,SOL,6\n' >"$TMP/a.csv"
+expect_exit 0 "$SOMNA" study import --db "$DB" measures "$TMP/a.csv"
+expect_grep "6 records written" "$TMP/out"
+# bad row: clear message with file:line, nothing written
+printf 'participant,condition,period,measure,value\nP1,control,1,TST,400\nP2,control,1,TST,abc\n' >"$TMP/bad.csv"
+expect_exit 2 "$SOMNA" study import --db "$DB" measures "$TMP/bad.csv"
+expect_grep "bad.csv:3" "$TMP/err"
+expect_exit 0 "$SOMNA" study export --db "$DB" --table outcomes
+[ "$(grep -c ',SOL,' "$TMP/out")" = 6 ] || fail "outcomes after failed import: $(cat "$TMP/out")"
+grep -q ',TST,' "$TMP/out" && fail "rows of the failed import remained"
+
+# ---- kill -9 in the middle of an import -------------------------------------------------------------
+{
+  echo "participant,condition,period,measure,value"
+  for i in $(seq 1 300); do echo "P1,control,1,X$i,$i"; done
+} >"$TMP/big.csv"
+SOMNA_TEST_IMPORT_DELAY_MS=20 "$SOMNA" study import --db "$DB" measures "$TMP/big.csv" >/dev/null 2>&1 &
+pid=$!
+# wait until the import's transaction has written (SQLite's rollback journal exists)
+for _ in $(seq 1 200); do [ -e "$DB-journal" ] && break; sleep 0.05; done
+[ -e "$DB-journal" ] || fail "import never started writing"
+sleep 0.5
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+[ -e "$DB-journal" ] || fail "import finished before the kill (test did not interrupt it)"
+expect_exit 0 "$SOMNA" study status --db "$DB" --json
+expect_grep '"imports": 1' "$TMP/out"
+expect_grep '"measures": 6' "$TMP/out"
+expect_exit 0 "$SOMNA" study export --db "$DB" --table outcomes
+[ "$(grep -c ',SOL,' "$TMP/out")" = 6 ] || fail "committed rows lost after kill -9"
+grep -q ',X[0-9]' "$TMP/out" && fail "partial import visible after kill -9"
+[ -e "$DB-journal" ] && fail "hot journal not rolled back by the next open"
+# the killed import can simply be run again
+expect_exit 0 "$SOMNA" study import --db "$DB" measures "$TMP/big.csv"
+expect_grep "300 records written" "$TMP/out"
+
+# ---- analysis ---------------------------------------------------------------------------------------
+expect_exit 0 "$SOMNA" study analyze --db "$DB" --json
+# R: t.test(c(8,11,6), c(10,12,9), paired = TRUE) -> t = -2 / (1 / sqrt(3)) = -3.46410161513775, p = 0.0741799002274485
+python3 - "$TMP/out" <<'PY' || fail "analysis numbers"
+import json, sys
+a = json.load(open(sys.argv[1]))
+e = [x for x in a["effects"] if x["measure"] == "SOL"][0]
+assert abs(e["statistic"] - (-3.46410161513775)) < 1e-9, e
+assert abs(e["p"] - 0.0741799002274485) < 1e-9, e
+assert a["flow"] == {"screened": 5, "eligible": 3, "randomized": 3, "analysed": 3}, a["flow"]
+PY
+expect_exit 0 "$SOMNA" study analyze --db "$DB" --subset drifted_off=1
+expect_exit 1 "$SOMNA" study import --db "$DB" nonsense "$TMP/a.csv"
+expect_exit 2 "$SOMNA" study analyze --db "$TMP/nothere/x.db"
+finish

@@ -1,0 +1,419 @@
+/* The study database suite.  Runs on a fresh SQLite file by default; with
+ * SOMNA_TEST_DB_URL=postgresql://... (set by scripts/pg_test.sh, which
+ * starts a throw-away PostgreSQL server) the very same tests run on
+ * PostgreSQL, each on an emptied schema. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "somna/db.h"
+#include "somna/parse.h"
+#include "somna/study.h"
+#include "test_util.h"
+
+static char db_path[512];
+static int test_no;
+
+/* A fresh, empty database for one test. */
+static somna_db *fresh_db(void)
+{
+    const char *url = getenv("SOMNA_TEST_DB_URL");
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    somna_db *db = NULL;
+    if (url && *url) {
+        if (somna_db_open(&db, url, &err) != 0)
+            fail_msg("%s", err.msg);
+        if (somna_db_exec(db, "DROP SCHEMA public CASCADE; CREATE SCHEMA public", &err) != 0)
+            fail_msg("%s", err.msg);
+        return db;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "study_db_%d_%d.db", (int)getpid(), ++test_no);
+    test_tmp_path(db_path, sizeof db_path, name);
+    unlink(db_path);
+    if (somna_db_open(&db, db_path, &err) != 0)
+        fail_msg("%s", err.msg);
+    return db;
+}
+
+static int is_pg(void)
+{
+    const char *url = getenv("SOMNA_TEST_DB_URL");
+    return url && *url;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char *tmpfile_with(const char *name, const char *text, char *buf, size_t size)
+{
+    char n[128];
+    snprintf(n, sizeof n, "%d_%s", (int)getpid(), name);
+    test_tmp_path(buf, size, n);
+    write_text(buf, text);
+    return buf;
+}
+
+#define OK(call)                                                                                                       \
+    do {                                                                                                               \
+        somna_err_init(&err, NULL, NULL);                                                                              \
+        if ((call) != 0)                                                                                               \
+            fail_msg("%s failed: %s", #call, err.msg);                                                                 \
+    } while (0)
+
+static void test_sqlite_file_mode_0600(void **state)
+{
+    (void)state;
+    if (is_pg())
+        skip();
+    somna_db *db = fresh_db();
+    struct stat st;
+    assert_int_equal(stat(db_path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    somna_db_close(db);
+}
+
+static void test_bound_parameters_round_trip(void **state)
+{
+    (void)state;
+    somna_err err;
+    somna_db *db = fresh_db();
+    OK(somna_db_exec(db, "CREATE TABLE t (id @PK@, s TEXT, d @REAL@, i BIGINT)", &err));
+    /* A value that would break SQL pasted into a statement is stored as is. */
+    const char *evil = "Robert'); DROP TABLE t;-- \"quoted\" ? $1 ;";
+    const double vals[] = {0.1, 1.0 / 3.0, 1e-300, -123456.789012345678, 6.02214076e23};
+    for (size_t k = 0; k < 5; k++) {
+        somna_dbv p[] = {somna_dbv_text(evil), somna_dbv_real(vals[k]), somna_dbv_int(INT64_C(9007199254740993))};
+        int64_t id = 0;
+        OK(somna_db_run(db, "INSERT INTO t (s, d, i) VALUES (?, ?, ?)", p, 3, &id, NULL, &err));
+        assert_int_equal(id, (int64_t)k + 1);
+    }
+    somna_dbv pn[] = {somna_dbv_text(NULL), somna_dbv_real(NAN), somna_dbv_null()};
+    OK(somna_db_run(db, "INSERT INTO t (s, d, i) VALUES (?, ?, ?)", pn, 3, NULL, NULL, &err));
+    somna_db_result r;
+    OK(somna_db_query(db, "SELECT s, d, i FROM t ORDER BY id", NULL, 0, &r, &err));
+    assert_int_equal(r.n_rows, 6);
+    for (size_t k = 0; k < 5; k++) {
+        assert_string_equal(somna_db_get_text(&r, k, 0), evil);
+        /* bit-exact doubles on both engines */
+        assert_true(somna_db_get_double(&r, k, 1) == vals[k]);
+        assert_true(somna_db_get_int(&r, k, 2, 0) == INT64_C(9007199254740993));
+    }
+    assert_null(somna_db_get_text(&r, 5, 0));
+    assert_true(isnan(somna_db_get_double(&r, 5, 1)));
+    assert_int_equal(somna_db_cell(&r, 5, 2)->type, SOMNA_DBV_NULL);
+    somna_db_result_free(&r);
+    int64_t n;
+    OK(somna_db_query_int(db, "SELECT count(*) FROM t WHERE s = ?", (somna_dbv[]){somna_dbv_text(evil)}, 1, &n,
+                          &err));
+    assert_int_equal(n, 5);
+    somna_db_close(db);
+}
+
+static void test_rollback_leaves_nothing(void **state)
+{
+    (void)state;
+    somna_err err;
+    somna_db *db = fresh_db();
+    OK(somna_db_exec(db, "CREATE TABLE t (id @PK@, v BIGINT NOT NULL)", &err));
+    OK(somna_db_begin(db, &err));
+    somna_dbv one = somna_dbv_int(1);
+    OK(somna_db_run(db, "INSERT INTO t (v) VALUES (?)", &one, 1, NULL, NULL, &err));
+    somna_db_rollback(db);
+    int64_t n = -1;
+    OK(somna_db_query_int(db, "SELECT count(*) FROM t", NULL, 0, &n, &err));
+    assert_int_equal(n, 0);
+    /* A failing statement reports the database and the engine's message. */
+    somna_dbv nul = somna_dbv_null();
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_db_run(db, "INSERT INTO t (v) VALUES (?)", &nul, 1, NULL, NULL, &err), SOMNA_E_DB);
+    assert_non_null(strstr(err.msg, "executing SQL"));
+    somna_db_close(db);
+}
+
+static void test_migrations(void **state)
+{
+    (void)state;
+    somna_err err;
+    somna_db *db = fresh_db();
+    int v = -1;
+    OK(somna_study_schema_version(db, &v, &err));
+    assert_int_equal(v, 0);
+    OK(somna_study_migrate(db, &err));
+    OK(somna_study_schema_version(db, &v, &err));
+    assert_int_equal(v, SOMNA_STUDY_SCHEMA_VERSION);
+    OK(somna_study_migrate(db, &err)); /* idempotent */
+    int64_t rows;
+    OK(somna_db_query_int(db, "SELECT count(*) FROM schema_version", NULL, 0, &rows, &err));
+    assert_int_equal(rows, SOMNA_STUDY_SCHEMA_VERSION);
+    /* A database from a newer somna is refused, not damaged. */
+    OK(somna_db_exec(db, "INSERT INTO schema_version (version, applied_at) VALUES (99, 'future')", &err));
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_study_migrate(db, &err), SOMNA_E_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "schema version 99"));
+    somna_db_close(db);
+}
+
+static const char *const CROSSOVER_DESC = "name = Nap crossover\n"
+                                          "design = crossover\n"
+                                          "seed = 2025\n"
+                                          "psqi_min = 5\n"
+                                          "condition = control | No massage | control | 0\n"
+                                          "condition = relax | Relaxation massage | swedish | 30 | light | whole body\n"
+                                          "condition = sports | Sports massage | sports | 30 | firm | legs\n"
+                                          "outcomes = SOL\n";
+
+static void test_description_errors_name_the_line(void **state)
+{
+    (void)state;
+    somna_study_desc d;
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_study_desc_parse("name = x\ndesign = zigzag\n", "s.txt", &d, &err), SOMNA_E_FORMAT);
+    assert_non_null(strstr(err.msg, "s.txt:2: design 'zigzag' unknown"));
+    assert_int_equal(somna_study_desc_parse("name = x\ndesign = parallel\ncondition = a | A | reiki\n", "s.txt", &d,
+                                            &err),
+                     SOMNA_E_FORMAT);
+    assert_non_null(strstr(err.msg, "s.txt:3: massage type 'reiki' unknown"));
+    assert_int_equal(somna_study_desc_parse("name = x\ndesign = parallel\ncondition = a | A | foot\n"
+                                            "condition = b | B | control\n",
+                                            "s.txt", &d, &err),
+                     SOMNA_E_FORMAT);
+    assert_non_null(strstr(err.msg, "needs 'seed = N'"));
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_study_desc_parse(CROSSOVER_DESC, "s.txt", &d, &err), 0);
+    assert_int_equal(d.n_conditions, 3);
+    assert_string_equal(d.control, "control");
+    assert_string_equal(d.randomization, "latin-square");
+    assert_true(d.conditions[1].minutes == 30);
+    assert_string_equal(d.conditions[2].region, "legs");
+}
+
+static void test_enrol_screening(void **state)
+{
+    (void)state;
+    somna_err err;
+    somna_db *db = fresh_db();
+    somna_study_desc d;
+    OK(somna_study_desc_parse(CROSSOVER_DESC, "s.txt", &d, &err));
+    int64_t sid;
+    OK(somna_study_init(db, &d, &sid, &err));
+    int el;
+    char reason[256];
+    somna_study_screen s = {"P01", 30, "F", NULL, 6, NULL, NULL};
+    OK(somna_study_enrol(db, sid, &s, &el, reason, sizeof reason, &err));
+    assert_int_equal(el, 1);
+    assert_string_equal(reason, "eligible");
+    /* PSQI > 5 is the criterion: 5 is not a poor sleeper */
+    somna_study_screen s2 = {"P02", 30, "M", NULL, 5, "", NULL};
+    OK(somna_study_enrol(db, sid, &s2, &el, reason, sizeof reason, &err));
+    assert_int_equal(el, 0);
+    assert_string_equal(reason, "PSQI global 5 <= 5 (not a poor sleeper)");
+    somna_study_screen s3 = {"P03", 30, "M", NULL, 12, "none; DVT, fever", NULL};
+    OK(somna_study_enrol(db, sid, &s3, &el, reason, sizeof reason, &err));
+    assert_int_equal(el, 0);
+    assert_string_equal(reason, "contraindication: DVT, fever");
+    somna_study_screen s4 = {"P04", 30, "M", NULL, 12, "sunburnish", NULL};
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_study_enrol(db, sid, &s4, &el, reason, sizeof reason, &err), SOMNA_E_FORMAT);
+    assert_non_null(strstr(err.msg, "contraindication 'sunburnish' unknown"));
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_study_enrol(db, sid, &s, &el, reason, sizeof reason, &err), SOMNA_E_ARG);
+    int64_t n;
+    OK(somna_db_query_int(db, "SELECT count(*) FROM participant", NULL, 0, &n, &err));
+    assert_int_equal(n, 3);
+    OK(somna_db_query_int(db, "SELECT count(*) FROM screening WHERE eligible = 1", NULL, 0, &n, &err));
+    assert_int_equal(n, 1);
+    somna_db_close(db);
+}
+
+/* Williams (1949): every condition once per row and per column; for even k
+ * every ordered pair of neighbours once, for odd k (2k rows) twice. */
+static void test_williams_square(void **state)
+{
+    (void)state;
+    for (int k = 2; k <= 6; k++) {
+        int rows[2 * 6 * 6];
+        int nr = somna_study_williams(k, rows, 12);
+        assert_int_equal(nr, k % 2 ? 2 * k : k);
+        int pair[6][6] = {{0}};
+        for (int r = 0; r < nr; r++) {
+            int seen = 0;
+            for (int j = 0; j < k; j++) {
+                seen |= 1 << rows[r * k + j];
+                if (j)
+                    pair[rows[r * k + j - 1]][rows[r * k + j]]++;
+            }
+            assert_int_equal(seen, (1 << k) - 1);
+        }
+        for (int j = 0; j < k; j++) {
+            int seen = 0;
+            for (int r = 0; r < k; r++)
+                seen |= 1 << rows[r * k + j];
+            assert_int_equal(seen, (1 << k) - 1);
+        }
+        for (int a = 0; a < k; a++)
+            for (int b = 0; b < k; b++)
+                if (a != b)
+                    assert_int_equal(pair[a][b], k % 2 ? 2 : 1);
+    }
+    int first[3];
+    assert_int_equal(somna_study_williams(3, first, 1), -1); /* too small a buffer */
+    (void)first;
+}
+
+static void test_randomize_parallel_blocks(void **state)
+{
+    (void)state;
+    somna_err err;
+    char alloc[2][16][16];
+    for (int run = 0; run < 2; run++) {
+        somna_db *db = fresh_db();
+        somna_study_desc d;
+        OK(somna_study_desc_parse("name = P\ndesign = parallel\nseed = 77\nblock_size = 4\n"
+                                  "condition = a | A | foot\ncondition = b | B | control\n",
+                                  "p.txt", &d, &err));
+        int64_t sid;
+        OK(somna_study_init(db, &d, &sid, &err));
+        for (int i = 0; i < 16; i++) {
+            char code[8];
+            snprintf(code, sizeof code, "S%02d", i + 1);
+            somna_study_screen s = {code, NAN, NULL, i < 8 ? "F" : "M", NAN, NULL, NULL};
+            int el;
+            char reason[128];
+            OK(somna_study_enrol(db, sid, &s, &el, reason, sizeof reason, &err));
+        }
+        long n;
+        OK(somna_study_randomize(db, sid, &n, &err));
+        assert_int_equal(n, 16);
+        OK(somna_study_randomize(db, sid, &n, &err)); /* nobody left */
+        assert_int_equal(n, 0);
+        somna_db_result r;
+        OK(somna_db_query(db,
+                          "SELECT p.stratum, c.code FROM participant p JOIN condition c ON c.id = p.arm_id "
+                          "ORDER BY p.enrol_order",
+                          NULL, 0, &r, &err));
+        assert_int_equal(r.n_rows, 16);
+        /* each block of 4 within a stratum holds 2 + 2 */
+        for (int blk = 0; blk < 4; blk++) {
+            int na = 0;
+            for (int i = 0; i < 4; i++)
+                na += strcmp(somna_db_get_text(&r, (size_t)(blk * 4 + i), 1), "a") == 0;
+            assert_int_equal(na, 2);
+        }
+        for (size_t i = 0; i < 16; i++)
+            somna_strlcpy(alloc[run][i], somna_db_get_text(&r, i, 1), 16);
+        somna_db_result_free(&r);
+        somna_db_close(db);
+    }
+    /* reproducible from the seed */
+    for (int i = 0; i < 16; i++)
+        assert_string_equal(alloc[0][i], alloc[1][i]);
+}
+
+/* A crossover with hand-checked numbers; an import that fails half-way
+ * leaves nothing behind. */
+static void test_crossover_import_and_analysis(void **state)
+{
+    (void)state;
+    somna_err err;
+    somna_db *db = fresh_db();
+    somna_study_desc d;
+    OK(somna_study_desc_parse("name = X\ndesign = crossover\nseed = 5\n"
+                              "condition = control | No massage | control\n"
+                              "condition = relax | Relaxation | swedish | 30\noutcomes = SOL\n",
+                              "x.txt", &d, &err));
+    int64_t sid;
+    OK(somna_study_init(db, &d, &sid, &err));
+    for (int i = 0; i < 4; i++) {
+        char code[8];
+        snprintf(code, sizeof code, "P%d", i + 1);
+        somna_study_screen s = {code, NAN, NULL, NULL, NAN, NULL, NULL};
+        int el;
+        char reason[64];
+        OK(somna_study_enrol(db, sid, &s, &el, reason, sizeof reason, &err));
+    }
+    char path[512], bad[512];
+    /* SOL: control 10 12 9 11, relax 8 11 6 10 (periods balanced AB/BA) */
+    tmpfile_with("measures.csv",
+                 "participant,condition,period,measure,value\n"
+                 "P1,control,1,SOL,10\nP1,relax,2,SOL,8\n"
+                 "P2,relax,1,SOL,11\nP2,control,2,SOL,12\n"
+                 "P3,control,1,SOL,9\nP3,relax,2,SOL,6\n"
+                 "P4,relax,1,SOL,10\nP4,control,2,SOL,11\n",
+                 path, sizeof path);
+    tmpfile_with("bad.csv",
+                 "participant,condition,period,measure,value\n"
+                 "P1,control,3,TST,400\nP2,control,3,TST,410\nP9,control,3,TST,420\n",
+                 bad, sizeof bad);
+    somna_study_import_stats st;
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_study_import(db, sid, SOMNA_STUDY_IMPORT_MEASURES, bad, NULL, &st, &err), SOMNA_E_NOTFOUND);
+    assert_non_null(strstr(err.msg, ":4: participant 'P9' is not enrolled"));
+    int64_t n;
+    OK(somna_db_query_int(db, "SELECT count(*) FROM measure", NULL, 0, &n, &err));
+    assert_int_equal(n, 0);
+    OK(somna_db_query_int(db, "SELECT count(*) FROM night", NULL, 0, &n, &err));
+    assert_int_equal(n, 0);
+    OK(somna_db_query_int(db, "SELECT count(*) FROM import_log", NULL, 0, &n, &err));
+    assert_int_equal(n, 0);
+    OK(somna_study_import(db, sid, SOMNA_STUDY_IMPORT_MEASURES, path, NULL, &st, &err));
+    assert_int_equal(st.inserted, 8);
+    OK(somna_study_import(db, sid, SOMNA_STUDY_IMPORT_MEASURES, path, NULL, &st, &err)); /* same file: no-op */
+    assert_int_equal(st.inserted, 0);
+    OK(somna_db_query_int(db, "SELECT count(*) FROM measure", NULL, 0, &n, &err));
+    assert_int_equal(n, 8);
+    somna_study_analysis a;
+    OK(somna_study_analyze(db, sid, NULL, &a, &err));
+    assert_int_equal(a.n_effects, 1);
+    const somna_study_effect *e = &a.effects[0];
+    assert_string_equal(e->condition, "relax");
+    assert_int_equal(e->n, 4);
+    assert_close_rel(e->mean, 8.75, 1e-12);
+    assert_close_rel(e->ref_mean, 10.5, 1e-12);
+    assert_close_rel(e->diff, -1.75, 1e-12);
+    /* R 4.2: t.test(c(8,11,6,10), c(10,12,9,11), paired = TRUE) */
+    assert_close_rel(e->statistic, -3.65563077506965, 1e-10);
+    assert_close_rel(e->p, 0.0353528470025174, 1e-9);
+    assert_close_rel(e->diff_ci_low, -3.273480180828812, 1e-10);
+    assert_close_rel(e->diff_ci_high, -0.226519819171188, 1e-10);
+    /* wilcox.test(..., paired = TRUE): ties -> normal approximation */
+    assert_close_rel(e->p_nonparam, 0.0975125381781096, 1e-9);
+    /* ratio of means: 100 * (8.75 / 10.5 - 1) */
+    assert_close_rel(e->pct_change, 100.0 * (8.75 / 10.5 - 1.0), 1e-12);
+    /* balanced AB/BA: the mixed-model condition effect equals the mean difference */
+    assert_close_rel(e->lmm_estimate, -1.75, 1e-8);
+    assert_int_equal(a.n_cells, 2);
+    somna_study_analysis_free(&a);
+    somna_db_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sqlite_file_mode_0600),
+        cmocka_unit_test(test_bound_parameters_round_trip),
+        cmocka_unit_test(test_rollback_leaves_nothing),
+        cmocka_unit_test(test_migrations),
+        cmocka_unit_test(test_description_errors_name_the_line),
+        cmocka_unit_test(test_enrol_screening),
+        cmocka_unit_test(test_williams_square),
+        cmocka_unit_test(test_randomize_parallel_blocks),
+        cmocka_unit_test(test_crossover_import_and_analysis),
+    };
+    if (is_pg())
+        fprintf(stderr, "study DB suite on PostgreSQL: %s\n", getenv("SOMNA_TEST_DB_URL"));
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
