@@ -19,6 +19,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: somna hypno FILE [options]\n"
+            "       somna hypno FILE FILE... [options]   one row per night (TSV, or a JSON array)\n"
             "       somna hypno --compare A B [options]\n"
             "\n"
             "Sleep statistics of one hypnogram (AASM definitions; see docs/sleep-statistics.md).\n"
@@ -130,10 +131,11 @@ typedef struct stat_row {
     const char *unit;
 } stat_row;
 
-static int output_stats(const somna_hypno_stats *st, int json, const char *path, const somna_hypnogram *h,
-                        somna_hypno_format fmt)
+#define N_STAT_ROWS 27
+
+static void fill_rows(const somna_hypno_stats *st, stat_row rows[N_STAT_ROWS])
 {
-    stat_row rows[] = {
+    const stat_row r[N_STAT_ROWS] = {
         {"TIB", st->TIB, "min"},
         {"SPT", st->SPT, "min"},
         {"TST", st->TST, "min"},
@@ -162,31 +164,46 @@ static int output_stats(const somna_hypno_stats *st, int json, const char *path,
         {"SFI", st->SFI, "per h of TST"},
         {"stage_shifts", st->stage_shifts, ""},
     };
-    const size_t nrows = sizeof rows / sizeof rows[0];
+    memcpy(rows, r, sizeof r);
+}
+
+static int is_count_key(const char *k)
+{
+    return strcmp(k, "awakenings") == 0 || strcmp(k, "awakenings_2min") == 0 || strcmp(k, "stage_shifts") == 0;
+}
+
+/* The statistics object: exactly the keys listed in issue 4 (and the docs). */
+static void json_stats_body(somna_json *j, const somna_hypno_stats *st)
+{
+    stat_row rows[N_STAT_ROWS];
+    fill_rows(st, rows);
+    for (size_t i = 0; i < N_STAT_ROWS; i++) {
+        if (is_count_key(rows[i].key) && !isnan(rows[i].v))
+            somna_json_kv_int(j, rows[i].key, (int64_t)rows[i].v);
+        else
+            somna_json_kv_number(j, rows[i].key, rows[i].v);
+    }
     long tm[SOMNA_HYPNO_NSTAGES][SOMNA_HYPNO_NSTAGES];
     memcpy(tm, st->transition_matrix, sizeof tm);
+    json_matrix(j, "transition_matrix", tm);
+    somna_json_kv_number(j, "unscored_min", st->unscored_min);
+    somna_json_kv_number(j, "epoch_s", st->epoch_s);
+    somna_json_kv_int(j, "n_epochs", (int64_t)st->n_epochs);
+}
+
+static int output_stats(const somna_hypno_stats *st, int json, const char *path, const somna_hypnogram *h,
+                        somna_hypno_format fmt)
+{
+    stat_row rows[N_STAT_ROWS];
+    fill_rows(st, rows);
     if (json) {
         somna_json j;
         somna_json_init(&j, stdout, 1);
         somna_json_object_begin(&j);
-        for (size_t i = 0; i < nrows; i++) {
-            if (strcmp(rows[i].key, "awakenings") == 0 || strcmp(rows[i].key, "awakenings_2min") == 0 ||
-                strcmp(rows[i].key, "stage_shifts") == 0) {
-                if (isnan(rows[i].v))
-                    somna_json_kv_null(&j, rows[i].key);
-                else
-                    somna_json_kv_int(&j, rows[i].key, (int64_t)rows[i].v);
-            } else {
-                somna_json_kv_number(&j, rows[i].key, rows[i].v);
-            }
-        }
-        json_matrix(&j, "transition_matrix", tm);
-        somna_json_kv_number(&j, "unscored_min", st->unscored_min);
-        somna_json_kv_number(&j, "epoch_s", st->epoch_s);
-        somna_json_kv_int(&j, "n_epochs", (int64_t)st->n_epochs);
+        json_stats_body(&j, st);
         somna_json_object_end(&j);
         somna_json_finish(&j);
-        for (size_t i = 0; i < nrows; i++) {
+        for (size_t i = 0; i < N_STAT_ROWS; i++) {
             const char *why = somna_hypno_null_reason(st, rows[i].key);
             if (why)
                 fprintf(stderr, "somna hypno: %s is null: %s\n", rows[i].key, why);
@@ -200,12 +217,61 @@ static int output_stats(const somna_hypno_stats *st, int json, const char *path,
         printf("%-24s %s\n", "file", path);
         printf("%-24s %s\n", "format", somna_hypno_format_name(fmt));
         printf("%-24s %s\n", "window start (clock)", clock);
-        for (size_t i = 0; i < nrows; i++)
+        for (size_t i = 0; i < N_STAT_ROWS; i++)
             print_num(stdout, rows[i].key, rows[i].v, rows[i].unit, somna_hypno_null_reason(st, rows[i].key));
         print_num(stdout, "unscored_min", st->unscored_min, "min (artefact + unscored)", NULL);
         print_num(stdout, "epoch_s", st->epoch_s, "s", NULL);
         printf("%-24s %zu\n", "n_epochs", st->n_epochs);
+        long tm[SOMNA_HYPNO_NSTAGES][SOMNA_HYPNO_NSTAGES];
+        memcpy(tm, st->transition_matrix, sizeof tm);
         print_matrix(stdout, "transition_matrix (rows: from, columns: to)", tm);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return cli_error(CMD, "cannot write to standard output");
+    return CLI_EXIT_OK;
+}
+
+/* Several files: one row per night (TSV, NA for null) or a JSON array of
+ * {"file", statistics...}.  Everything is computed before anything is
+ * printed, so a bad file leaves no partial table. */
+static int output_cohort(char **paths, const somna_hypno_stats *st, size_t n, int json)
+{
+    if (json) {
+        somna_json j;
+        somna_json_init(&j, stdout, 1);
+        somna_json_array_begin(&j);
+        for (size_t f = 0; f < n; f++) {
+            somna_json_object_begin(&j);
+            somna_json_kv_string(&j, "file", paths[f]);
+            json_stats_body(&j, &st[f]);
+            somna_json_object_end(&j);
+        }
+        somna_json_array_end(&j);
+        somna_json_finish(&j);
+    } else {
+        stat_row rows[N_STAT_ROWS];
+        fill_rows(&st[0], rows);
+        fputs("file", stdout);
+        for (size_t i = 0; i < N_STAT_ROWS; i++)
+            printf("\t%s", rows[i].key);
+        fputs("\tunscored_min\tepoch_s\tn_epochs\n", stdout);
+        char buf[40];
+        for (size_t f = 0; f < n; f++) {
+            fill_rows(&st[f], rows);
+            fputs(paths[f], stdout);
+            for (size_t i = 0; i < N_STAT_ROWS; i++) {
+                if (isnan(rows[i].v)) {
+                    fputs("\tNA", stdout);
+                    continue;
+                }
+                somna_format_double(buf, sizeof buf, rows[i].v);
+                printf("\t%s", buf);
+            }
+            somna_format_double(buf, sizeof buf, st[f].unscored_min);
+            printf("\t%s", buf);
+            somna_format_double(buf, sizeof buf, st[f].epoch_s);
+            printf("\t%s\t%zu\n", buf, st[f].n_epochs);
+        }
     }
     if (fflush(stdout) != 0 || ferror(stdout))
         return cli_error(CMD, "cannot write to standard output");
@@ -317,8 +383,10 @@ int cmd_hypno(int argc, char **argv)
             return cli_usage_error(CMD, "--compare needs exactly two hypnogram files");
         if (off || on || plot)
             return cli_usage_error(CMD, "--compare does not take --lights-off, --lights-on or --plot");
-    } else if (nfiles != 1) {
-        return cli_usage_error(CMD, nfiles == 0 ? "no hypnogram file given" : "give one hypnogram file");
+    } else if (nfiles == 0) {
+        return cli_usage_error(CMD, "no hypnogram file given");
+    } else if (nfiles > 1 && plot) {
+        return cli_usage_error(CMD, "--plot draws one hypnogram: give one file");
     }
 
     somna_err err;
@@ -338,6 +406,41 @@ int cmd_hypno(int argc, char **argv)
         if (rc)
             return cli_fail(CMD, &err);
         return output_compare(&ag, json);
+    }
+
+    if (nfiles > 1) {
+        somna_hypno_stats *all = calloc((size_t)nfiles, sizeof *all);
+        if (!all)
+            return cli_error(CMD, "out of memory");
+        for (int f = 0; f < nfiles; f++) {
+            somna_hypnogram hh;
+            if (somna_hypno_read(argv[optind + f], &ro, &hh, NULL, &err)) {
+                free(all);
+                return cli_fail(CMD, &err);
+            }
+            somna_hypno_window ww = {-1.0, -1.0};
+            int q = 0;
+            if (off)
+                q = parse_time_opt("--lights-off", off, &hh, &ww.lights_off_s);
+            if (!q && on)
+                q = parse_time_opt("--lights-on", on, &hh, &ww.lights_on_s);
+            if (q) {
+                fprintf(stderr, "somna hypno: (in %s)\n", argv[optind + f]);
+                somna_hypno_free(&hh);
+                free(all);
+                return q == -1 ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+            }
+            int rc = somna_hypno_stats_compute(&hh, &ww, &all[f], &err);
+            somna_hypno_free(&hh);
+            if (rc) {
+                somna_err_prefix(&err, "%s", argv[optind + f]);
+                free(all);
+                return cli_fail(CMD, &err);
+            }
+        }
+        int rc = output_cohort(argv + optind, all, (size_t)nfiles, json);
+        free(all);
+        return rc;
     }
 
     const char *path = argv[optind];

@@ -84,6 +84,16 @@ printf 'W\nN2\n' > "$TMP/short.txt"
 expect_exit 2 "$SOMNA" hypno --compare "$TMP/a.txt" "$TMP/short.txt"
 expect_grep "different lengths" "$TMP/err"
 
+# several files: one TSV row per night, NA for null; a bad file fails the whole table
+expect_exit 0 "$SOMNA" hypno "$TMP/h.txt" "$TMP/b.txt"
+[ "$(wc -l < "$TMP/out")" = 3 ] || fail "cohort table should have a header and 2 rows"
+expect_grep "^file	TIB	SPT	TST" "$TMP/out"
+expect_grep "h.txt	9.5	7.5	4	3	1	NA	NA	1	1.5	NA	6.5" "$TMP/out"
+expect_exit 2 "$SOMNA" hypno "$TMP/h.txt" "$TMP/bad.txt"
+[ -s "$TMP/out" ] && fail "partial cohort table written"
+expect_exit 0 "$SOMNA" hypno --json "$TMP/h.txt" "$TMP/b.txt"
+expect_grep '"file": ' "$TMP/out"
+
 # real files (skip this part when ../shared/data is absent)
 if [ -e "$DATA/noxturnal-psg-rsleep/noxturnal_events_example_unicode.csv" ]; then
   NOX="$DATA/noxturnal-psg-rsleep/noxturnal_events_example_unicode.csv"
