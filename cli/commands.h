@@ -5,6 +5,8 @@
 int cmd_version(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_hypno(int argc, char **argv);
+int cmd_rpeaks(int argc, char **argv);
+int cmd_hrv(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_study(int argc, char **argv);

@@ -11,6 +11,8 @@ static const cli_command commands[] = {
     {"version", "print the somna version", cmd_version},
     {"info", "describe a recording (EDF/BDF, WFDB, text): signals, rates, units, stats", cmd_info},
     {"hypno", "sleep statistics, plot and agreement of hypnograms (any scoring format)", cmd_hypno},
+    {"rpeaks", "find heartbeats (R peaks) in an ECG; evaluate against reference beats (EC57)", cmd_rpeaks},
+    {"hrv", "heart-rate variability as PhysioNet computes it: whole, per stage, per window", cmd_hrv},
     {"score", "score questionnaires (PSQI, RCSQ, ISI, ESS, KSS, scales) and sleep diaries", cmd_score},
     {"simulate", "simulate nights, naps and whole studies with known ground truth", cmd_simulate},
     {"study", "study database: init, enrol, randomize, import, process, analyze, export", cmd_study},

@@ -67,6 +67,21 @@ typedef struct somna_rpeaks_eval {
 int somna_rpeaks_evaluate(const int64_t *ref, size_t n_ref, const int64_t *test, size_t n_test, double fs,
                           int64_t from, int64_t to, double window_s, somna_rpeaks_eval *out, somna_err *err);
 
+/* ---- loading -----------------------------------------------------------------
+ * One ECG channel of a recording (anything somna_rec_open reads: WFDB
+ * record, EDF/BDF, text with text_fs).  channel: a label (case-insensitive)
+ * or a decimal index; NULL picks the first signal whose label names an ECG
+ * lead (ECG, EKG, MLII, II, V1..V6, ...) or else signal 0.  *x is malloc'd;
+ * label (may be NULL) receives the chosen signal's label. */
+int somna_rpeaks_load_ecg(const char *path, const char *channel, double text_fs, double **x, size_t *n,
+                          double *fs, char *label, size_t label_size, somna_err *err);
+
+/* Beat annotations of a WFDB record: sample indices, the NORMAL flag
+ * (type N) of each QRS annotation (isqrs), and the record's sampling rate
+ * (from its header).  Non-beat annotations are skipped. */
+int somna_rpeaks_load_beats(const char *record, const char *annotator, int64_t **sample, int **normal,
+                            size_t *n, double *fs, somna_err *err);
+
 #ifdef __cplusplus
 }
 #endif
