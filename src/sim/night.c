@@ -52,7 +52,7 @@ static const double hr_offset[5] = {0.0, -3.0, -6.0, -9.0, -2.0}; /* bpm vs rela
 static const double hf_amp[5] = {0.025, 0.030, 0.040, 0.050, 0.022}; /* RSA, fraction of RR */
 static const double lf_amp[5] = {0.030, 0.030, 0.022, 0.012, 0.035}; /* LF, fraction of RR */
 static const double resp_hz[5] = {0.25, 0.245, 0.24, 0.235, 0.26};
-static const double emg_tone[5] = {12.0, 9.0, 7.0, 6.0, 2.5}; /* uV RMS of the 10-100 Hz band */
+static const double emg_tone[5] = {12.0, 8.0, 6.0, 5.0, 0.9}; /* uV RMS of the 10-100 Hz band (REM: atonia, Ferri 2008 AI ~0.9) */
 
 static int stage_index(int s)
 {

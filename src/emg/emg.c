@@ -1,0 +1,252 @@
+/* somna emg — chin EMG tone per epoch and stage, REM atonia index.
+ *
+ * Band: 10-100 Hz as Ferri et al. 2008 (J Sleep Res 17:89); Butterworth
+ * band-pass applied forward and backward (no phase shift, squared
+ * magnitude response).  Atonia index per Ferri 2008, optional noise
+ * correction per Ferri et al. 2010 (J Sleep Res 19:301).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "somna/dsp.h"
+#include "somna/emg.h"
+
+void somna_emg_opts_default(somna_emg_opts *o)
+{
+    o->band_lo = 10.0;
+    o->band_hi = 100.0;
+    o->order = 4;
+    o->epoch_s = 30.0;
+}
+
+int somna_emg_bandpass(const double *x, size_t n, double fs, const somna_emg_opts *o, double *y, somna_err *err)
+{
+    somna_emg_opts d;
+    if (!o) {
+        somna_emg_opts_default(&d);
+        o = &d;
+    }
+    if (!(fs > 0.0))
+        return somna_fail(err, SOMNA_E_ARG, "emg: sampling rate %g Hz is not positive", fs);
+    double hi = o->band_hi;
+    if (hi >= 0.45 * fs) {
+        hi = 0.45 * fs;
+        if (hi <= o->band_lo * 1.5)
+            return somna_fail(err, SOMNA_E_DATA,
+                              "emg: sampling rate %g Hz is too low for a %g-%g Hz tone band (need >= %g Hz)", fs,
+                              o->band_lo, o->band_hi, 2.2 * o->band_hi);
+        somna_warn(err, "emg: sampling rate %g Hz: tone band upper edge lowered from %g to %g Hz", fs, o->band_hi, hi);
+    }
+    if (n < 64)
+        return somna_fail(err, SOMNA_E_DATA, "emg: %zu samples are too few to filter", n);
+    somna_dsp_sos sos;
+    int rc = somna_dsp_butter(o->order, SOMNA_DSP_BANDPASS, o->band_lo, hi, fs, &sos, err);
+    if (rc)
+        return rc;
+    rc = somna_dsp_sosfiltfilt(&sos, x, n, y, err);
+    somna_dsp_sos_free(&sos);
+    return rc;
+}
+
+int somna_emg_epoch_tone(const double *x, size_t n, double fs, const somna_emg_opts *o, double **tone,
+                         size_t *n_epochs, somna_err *err)
+{
+    *tone = NULL;
+    *n_epochs = 0;
+    somna_emg_opts d;
+    if (!o) {
+        somna_emg_opts_default(&d);
+        o = &d;
+    }
+    double per = o->epoch_s * fs;
+    if (!(per >= 1.0) || fabs(per - round(per)) > 1e-9)
+        return somna_fail(err, SOMNA_E_ARG, "emg: epoch of %g s at %g Hz is not a whole number of samples",
+                          o->epoch_s, fs);
+    size_t spe = (size_t)llround(per), ne = n / spe;
+    if (ne == 0)
+        return somna_fail(err, SOMNA_E_DATA, "emg: signal of %zu samples is shorter than one %g-s epoch", n,
+                          o->epoch_s);
+    double *y = malloc(n * sizeof *y);
+    double *t = malloc(ne * sizeof *t);
+    if (!y || !t) {
+        free(y);
+        free(t);
+        return somna_fail(err, SOMNA_E_NOMEM, "emg: out of memory");
+    }
+    int rc = somna_emg_bandpass(x, n, fs, o, y, err);
+    if (rc) {
+        free(y);
+        free(t);
+        return rc;
+    }
+    for (size_t e = 0; e < ne; e++) {
+        double acc = 0.0;
+        const double *p = y + e * spe;
+        for (size_t i = 0; i < spe; i++)
+            acc += p[i] * p[i];
+        t[e] = sqrt(acc / (double)spe);
+    }
+    free(y);
+    *tone = t;
+    *n_epochs = ne;
+    return SOMNA_OK;
+}
+
+int somna_emg_epoch_tone_envelope(const double *env, size_t n, double fs, double epoch_s, double **tone,
+                                  size_t *n_epochs, somna_err *err)
+{
+    *tone = NULL;
+    *n_epochs = 0;
+    if (!(fs > 0.0 && fs <= 10.0))
+        return somna_fail(err, SOMNA_E_ARG, "emg: envelope rate %g Hz is outside (0, 10] (is this the raw EMG?)", fs);
+    double per = epoch_s * fs;
+    if (!(per >= 1.0) || fabs(per - round(per)) > 1e-9)
+        return somna_fail(err, SOMNA_E_ARG, "emg: epoch of %g s at %g Hz is not a whole number of samples", epoch_s,
+                          fs);
+    size_t spe = (size_t)llround(per), ne = n / spe;
+    if (ne == 0)
+        return somna_fail(err, SOMNA_E_DATA, "emg: envelope of %zu samples is shorter than one epoch", n);
+    double *t = malloc(ne * sizeof *t);
+    if (!t)
+        return somna_fail(err, SOMNA_E_NOMEM, "emg: out of memory");
+    for (size_t e = 0; e < ne; e++) {
+        double acc = 0.0;
+        for (size_t i = 0; i < spe; i++) {
+            double v = env[e * spe + i];
+            acc += v * v;
+        }
+        t[e] = sqrt(acc / (double)spe);
+    }
+    *tone = t;
+    *n_epochs = ne;
+    return SOMNA_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int somna_emg_by_stage(const double *tone, size_t n_tone, const somna_hypnogram *h, somna_emg_stage_summary *s,
+                       somna_err *err)
+{
+    for (int k = 0; k < 5; k++) {
+        s->mean[k] = s->median[k] = NAN;
+        s->n_epochs[k] = 0;
+    }
+    s->sleep_mean = s->nrem_mean = NAN;
+    if (!h || !h->stages)
+        return somna_fail(err, SOMNA_E_ARG, "emg: no hypnogram");
+    size_t n = n_tone < h->n_epochs ? n_tone : h->n_epochs;
+    if (n_tone != h->n_epochs)
+        somna_warn(err, "emg: %zu EMG epochs but %zu hypnogram epochs; using the first %zu", n_tone, h->n_epochs, n);
+    double *buf = malloc((n ? n : 1) * sizeof *buf);
+    if (!buf)
+        return somna_fail(err, SOMNA_E_NOMEM, "emg: out of memory");
+    double sleep_sum = 0.0, nrem_sum = 0.0;
+    size_t sleep_n = 0, nrem_n = 0;
+    for (int k = 0; k < 5; k++) {
+        size_t m = 0;
+        double sum = 0.0;
+        for (size_t e = 0; e < n; e++)
+            if (h->stages[e] == k && isfinite(tone[e])) {
+                buf[m++] = tone[e];
+                sum += tone[e];
+            }
+        s->n_epochs[k] = m;
+        if (m == 0)
+            continue;
+        s->mean[k] = sum / (double)m;
+        qsort(buf, m, sizeof *buf, cmp_double);
+        s->median[k] = m % 2 ? buf[m / 2] : 0.5 * (buf[m / 2 - 1] + buf[m / 2]);
+        if (k >= SOMNA_STAGE_N1) {
+            sleep_sum += sum;
+            sleep_n += m;
+        }
+        if (k >= SOMNA_STAGE_N1 && k <= SOMNA_STAGE_N3) {
+            nrem_sum += sum;
+            nrem_n += m;
+        }
+    }
+    free(buf);
+    if (sleep_n)
+        s->sleep_mean = sleep_sum / (double)sleep_n;
+    if (nrem_n)
+        s->nrem_mean = nrem_sum / (double)nrem_n;
+    return SOMNA_OK;
+}
+
+double somna_emg_percent_change(double reference, double value)
+{
+    if (!isfinite(reference) || !isfinite(value) || !(reference > 0.0))
+        return NAN;
+    return 100.0 * (value - reference) / reference;
+}
+
+int somna_emg_atonia_index(const double *x, size_t n, double fs, const somna_hypnogram *h, const somna_emg_opts *o,
+                           int noise_correction, somna_emg_atonia *out, somna_err *err)
+{
+    out->index = out->pct_le1 = out->pct_1to2 = NAN;
+    out->n_mini_epochs = 0;
+    somna_emg_opts d;
+    if (!o) {
+        somna_emg_opts_default(&d);
+        o = &d;
+    }
+    if (!h || !h->stages || !(h->epoch_s > 0.0))
+        return somna_fail(err, SOMNA_E_ARG, "emg: atonia index needs a hypnogram");
+    size_t sps = (size_t)llround(fs);
+    if (fabs(fs - (double)sps) > 1e-9 || sps == 0)
+        return somna_fail(err, SOMNA_E_ARG, "emg: atonia index needs an integer sampling rate, not %g Hz", fs);
+    size_t n_sec = n / sps;
+    double *y = malloc(n * sizeof *y);
+    double *amp = malloc((n_sec ? n_sec : 1) * sizeof *amp);
+    if (!y || !amp) {
+        free(y);
+        free(amp);
+        return somna_fail(err, SOMNA_E_NOMEM, "emg: out of memory");
+    }
+    int rc = somna_emg_bandpass(x, n, fs, o, y, err);
+    if (rc) {
+        free(y);
+        free(amp);
+        return rc;
+    }
+    for (size_t s = 0; s < n_sec; s++) {
+        double acc = 0.0;
+        for (size_t i = 0; i < sps; i++)
+            acc += fabs(y[s * sps + i]);
+        amp[s] = acc / (double)sps;
+    }
+    free(y);
+    size_t le1 = 0, mid = 0, used = 0;
+    for (size_t s = 0; s < n_sec; s++) {
+        size_t e = (size_t)((double)s / h->epoch_s);
+        if (e >= h->n_epochs || h->stages[e] != SOMNA_STAGE_REM)
+            continue;
+        double a = amp[s];
+        if (noise_correction) {
+            size_t lo = s >= 30 ? s - 30 : 0, hi = s + 30 < n_sec ? s + 30 : n_sec - 1;
+            double mn = amp[lo];
+            for (size_t j = lo; j <= hi; j++)
+                mn = amp[j] < mn ? amp[j] : mn;
+            a -= mn;
+        }
+        used++;
+        if (a <= 1.0)
+            le1++;
+        else if (a <= 2.0)
+            mid++;
+    }
+    free(amp);
+    out->n_mini_epochs = used;
+    if (used == 0)
+        return SOMNA_OK; /* no REM: index not computable (NaN) */
+    out->pct_le1 = 100.0 * (double)le1 / (double)used;
+    out->pct_1to2 = 100.0 * (double)mid / (double)used;
+    double denom = 100.0 - out->pct_1to2;
+    out->index = denom > 0.0 ? out->pct_le1 / denom : NAN;
+    return SOMNA_OK;
+}

@@ -1,0 +1,161 @@
+/* Chin EMG tone and REM atonia index on constructed EMG whose answers are
+ * known by hand: an in-band 50-Hz carrier of set amplitude per epoch or per
+ * second (RMS = A/sqrt 2, rectified mean = 2A/pi), plus out-of-band sway
+ * the 10-100 Hz band must remove. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "test_util.h"
+#include "somna/emg.h"
+
+#define FS 256.0
+
+static double *carrier(const double *amp_per_block, size_t n_blocks, double block_s, double sway_uv, size_t *n)
+{
+    size_t per = (size_t)(block_s * FS);
+    *n = n_blocks * per;
+    double *x = malloc(*n * sizeof *x);
+    for (size_t b = 0; b < n_blocks; b++)
+        for (size_t i = 0; i < per; i++) {
+            double t = (double)(b * per + i) / FS;
+            x[b * per + i] = amp_per_block[b] * sin(2 * M_PI * 50.0 * t) + sway_uv * sin(2 * M_PI * 0.7 * t);
+        }
+    return x;
+}
+
+static void test_epoch_tone_and_stages(void **state)
+{
+    (void)state;
+    /* six 30-s epochs: W 12, N2 7, N2 7.5, N3 6, REM 1, REM 1.2 uV amplitude,
+     * under 60 uV of 0.7-Hz sway (movement / sweat artefact) */
+    const double a[6] = {12, 7, 7.5, 6, 1, 1.2};
+    size_t n;
+    double *x = carrier(a, 6, 30.0, 60.0, &n);
+    double *tone;
+    size_t ne;
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_emg_epoch_tone(x, n, FS, NULL, &tone, &ne, &err), 0);
+    assert_int_equal(ne, 6);
+    for (int e = 0; e < 6; e++)
+        assert_close_rel(tone[e], a[e] / sqrt(2.0), 0.01); /* RMS of a sine, sway removed */
+    int8_t st[6] = {SOMNA_STAGE_W, SOMNA_STAGE_N2, SOMNA_STAGE_N2, SOMNA_STAGE_N3, SOMNA_STAGE_REM, SOMNA_STAGE_REM};
+    somna_hypnogram h = {.epoch_s = 30, .n_epochs = 6, .stages = st, .start_clock_s = -1};
+    somna_emg_stage_summary s;
+    assert_int_equal(somna_emg_by_stage(tone, ne, &h, &s, &err), 0);
+    assert_int_equal(s.n_epochs[SOMNA_STAGE_N2], 2);
+    assert_int_equal(s.n_epochs[SOMNA_STAGE_N1], 0);
+    assert_true(isnan(s.mean[SOMNA_STAGE_N1]));
+    assert_close_rel(s.mean[SOMNA_STAGE_N2], 7.25 / sqrt(2.0), 0.01);
+    assert_close_rel(s.median[SOMNA_STAGE_REM], 1.1 / sqrt(2.0), 0.01);
+    assert_close_rel(s.sleep_mean, (7 + 7.5 + 6 + 1 + 1.2) / 5.0 / sqrt(2.0), 0.01);
+    assert_close_rel(s.nrem_mean, (7 + 7.5 + 6) / 3.0 / sqrt(2.0), 0.01);
+    free(tone);
+    free(x);
+}
+
+static void test_envelope_and_change(void **state)
+{
+    (void)state;
+    /* 1-Hz envelope, two 30-s epochs: 3,4,3,4... then constant 2 */
+    double env[60];
+    for (int i = 0; i < 30; i++)
+        env[i] = i % 2 ? 4.0 : 3.0;
+    for (int i = 30; i < 60; i++)
+        env[i] = 2.0;
+    double *tone;
+    size_t ne;
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_emg_epoch_tone_envelope(env, 60, 1.0, 30.0, &tone, &ne, &err), 0);
+    assert_int_equal(ne, 2);
+    assert_close_rel(tone[0], sqrt((9.0 + 16.0) / 2.0), 1e-12);
+    assert_close_rel(tone[1], 2.0, 1e-12);
+    free(tone);
+    assert_int_equal(somna_emg_epoch_tone_envelope(env, 60, 256.0, 30.0, &tone, &ne, &err), SOMNA_E_ARG);
+    assert_non_null(strstr(err.msg, "raw EMG"));
+    /* seed 000: sports massage lowered tone by 7.2 % */
+    assert_close_rel(somna_emg_percent_change(10.0, 9.28), -7.2, 1e-12);
+    assert_true(isnan(somna_emg_percent_change(0.0, 1.0)));
+    assert_true(isnan(somna_emg_percent_change(NAN, 1.0)));
+}
+
+static void test_atonia_index(void **state)
+{
+    (void)state;
+    /* one N2 epoch (5 uV, excluded) then 120 s of REM with 1-s mini-epoch
+     * rectified means 0.5 uV x 84 s, 1.5 uV x 12 s, 3 uV x 24 s.
+     * Ferri 2008: AI = 70 % / (100 % - 10 %) = 0.7778 */
+    double a[150];
+    for (int i = 0; i < 30; i++)
+        a[i] = 5.0;
+    for (int i = 30; i < 150; i++) {
+        double m = i < 114 ? 0.5 : i < 126 ? 1.5 : 3.0;
+        a[i] = m * M_PI / 2.0; /* rectified mean of A sin = 2A/pi */
+    }
+    size_t n;
+    double *x = carrier(a, 150, 1.0, 30.0, &n);
+    int8_t st[5] = {SOMNA_STAGE_N2, SOMNA_STAGE_REM, SOMNA_STAGE_REM, SOMNA_STAGE_REM, SOMNA_STAGE_REM};
+    somna_hypnogram h = {.epoch_s = 30, .n_epochs = 5, .stages = st, .start_clock_s = -1};
+    somna_emg_atonia ai;
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_emg_atonia_index(x, n, FS, &h, NULL, 0, &ai, &err), 0);
+    assert_int_equal(ai.n_mini_epochs, 120);
+    assert_close_abs(ai.pct_le1, 70.0, 1e-9);
+    assert_close_abs(ai.pct_1to2, 10.0, 1e-9);
+    assert_close_abs(ai.index, 70.0 / 90.0, 1e-9);
+    free(x);
+
+    /* noise correction (Ferri 2010): REM at 1.5 uV everywhere except 10 s at
+     * 4 uV.  Raw: nothing <= 1 uV -> AI 0.  Corrected (minus the +-30 s
+     * minimum, 1.5): 110 s at 0 and 10 s at 2.5 -> AI = 91.67 / 100 */
+    for (int i = 30; i < 150; i++)
+        a[i] = (i >= 80 && i < 90 ? 4.0 : 1.5) * M_PI / 2.0;
+    x = carrier(a, 150, 1.0, 0.0, &n);
+    assert_int_equal(somna_emg_atonia_index(x, n, FS, &h, NULL, 0, &ai, &err), 0);
+    assert_close_abs(ai.index, 0.0, 1e-12);
+    assert_int_equal(somna_emg_atonia_index(x, n, FS, &h, NULL, 1, &ai, &err), 0);
+    assert_close_abs(ai.index, 110.0 / 120.0, 1e-9);
+    /* no REM: not computable */
+    int8_t nrem[5] = {2, 2, 2, 2, 2};
+    h.stages = nrem;
+    assert_int_equal(somna_emg_atonia_index(x, n, FS, &h, NULL, 0, &ai, &err), 0);
+    assert_true(isnan(ai.index));
+    assert_int_equal(ai.n_mini_epochs, 0);
+    free(x);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    double x[2000] = {0};
+    double *tone;
+    size_t ne;
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    /* 20 Hz cannot hold a 10-100 Hz band */
+    assert_int_equal(somna_emg_epoch_tone(x, 2000, 20.0, NULL, &tone, &ne, &err), SOMNA_E_DATA);
+    assert_non_null(strstr(err.msg, "too low"));
+    assert_null(tone);
+    /* shorter than one epoch */
+    assert_int_equal(somna_emg_epoch_tone(x, 2000, 256.0, NULL, &tone, &ne, &err), SOMNA_E_DATA);
+    assert_non_null(strstr(err.msg, "shorter than one"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_epoch_tone_and_stages),
+        cmocka_unit_test(test_envelope_and_change),
+        cmocka_unit_test(test_atonia_index),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests_name("emg", tests, NULL, NULL);
+}
