@@ -180,7 +180,11 @@ int somna_rec_open(const char *path, const somna_rec_open_opts *opts, somna_reco
     snprintf(hea, sizeof hea, "%s.hea", path);
     if (kind == SOMNA_REC_AUTO) {
         int magic = is_regular(path) ? has_edf_magic(path) : -1;
-        if (magic == 1)
+        /* A damaged .edf/.bdf should get the EDF reader's precise message,
+         * not "unknown format". */
+        size_t pl = strlen(path);
+        int edf_name = pl > 4 && (somna_strieq(path + pl - 4, ".edf") || somna_strieq(path + pl - 4, ".bdf"));
+        if (magic == 1 || (magic == 0 && edf_name))
             kind = SOMNA_REC_EDF;
         else if ((ends_with(path, ".hea") && is_regular(path)) || is_regular(hea))
             kind = SOMNA_REC_WFDB;
