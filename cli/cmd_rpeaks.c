@@ -26,7 +26,7 @@ static void usage(FILE *out)
             "\n"
             "  FILE|RECORD      WFDB record (data/mitdb/100), EDF/BDF, or a text signal\n"
             "                   file (then --fs is needed)\n"
-            "  --channel C      signal label or index (default: the first ECG-like label,\n"
+            "  --channel C      signal label or 0-based number (default: first ECG-like label,\n"
             "                   else signal 0)\n"
             "  -o FILE          write one line per beat: sample index and time in seconds\n"
             "                   (TSV with a header; '-' = standard output)\n"

@@ -70,7 +70,7 @@ int somna_rpeaks_evaluate(const int64_t *ref, size_t n_ref, const int64_t *test,
 /* ---- loading -----------------------------------------------------------------
  * One ECG channel of a recording (anything somna_rec_open reads: WFDB
  * record, EDF/BDF, text with text_fs).  channel: a label (case-insensitive)
- * or a decimal index; NULL picks the first signal whose label names an ECG
+ * or a 0-based signal number (WFDB's convention); NULL picks the first signal whose label names an ECG
  * lead (ECG, EKG, MLII, II, V1..V6, ...) or else signal 0.  *x is malloc'd;
  * label (may be NULL) receives the chosen signal's label. */
 int somna_rpeaks_load_ecg(const char *path, const char *channel, double text_fs, double **x, size_t *n,

@@ -46,7 +46,15 @@ int somna_rpeaks_load_ecg(const char *path, const char *channel, double text_fs,
         return somna_fail(err, SOMNA_E_NOTFOUND, "%s: the recording has no signal", path);
     }
     if (channel) {
-        sig = somna_rec_find_signal(rec, channel);
+        /* a label first; a bare number is a 0-based signal number, as WFDB
+         * (rdsamp -s 0) and the MIT-BIH literature count ("channel 0") */
+        int64_t k;
+        sig = -1;
+        for (int i = 0; i < ns && sig < 0; i++)
+            if (somna_strieq(somna_rec_signal_info(rec, i)->label, channel))
+                sig = i;
+        if (sig < 0 && somna_parse_int64_str(channel, &k) == 0 && k >= 0 && k < ns)
+            sig = (int)k;
         if (sig < 0) {
             char have[512] = "";
             size_t used = 0;
