@@ -474,6 +474,7 @@ int cmd_hypno(int argc, char **argv)
         if (!rc)
             rc = somna_plot_save(cv, plot, &err);
         somna_plot_canvas_destroy(cv);
+        somna_plot_release_caches();
         if (rc) {
             somna_hypno_free(&h);
             return cli_fail(CMD, &err);

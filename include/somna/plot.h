@@ -104,6 +104,11 @@ int somna_plot_save(const somna_plot_canvas *c, const char *path, somna_err *err
 /* The SVG document as a malloc'd NUL-terminated string (for inline HTML). */
 int somna_plot_svg_string(const somna_plot_canvas *c, char **out, size_t *len, somna_err *err);
 
+/* Release cairo's and fontconfig's process-wide caches (fonts loaded for
+ * PNG text).  Optional; call once before exit so leak checkers see a clean
+ * process.  Drawing afterwards still works (caches are rebuilt). */
+void somna_plot_release_caches(void);
+
 /* Escape text for SVG/XML (&, <, >, ", ') into dst; returns the length
  * the escaped text needs (like snprintf), dst always NUL-terminated. */
 size_t somna_plot_xml_escape(char *dst, size_t size, const char *src);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cairo.h>
+#include <dlfcn.h>
 
 #include "somna/fileio.h"
 #include "somna/json.h"
@@ -631,4 +632,18 @@ int somna_plot_save(const somna_plot_canvas *c, const char *path, somna_err *err
     if (n > 4 && somna_strieq(path + n - 4, ".png"))
         return somna_plot_save_png(c, path, 2.0, err);
     return somna_fail(err, SOMNA_E_ARG, "%s: plot file must end in .svg or .png", path ? path : "(null)");
+}
+
+void somna_plot_release_caches(void)
+{
+    /* cairo's documented leak-check sequence: drop cairo's static caches,
+     * then fontconfig's (FcFini).  fontconfig is reached through cairo's
+     * own dependency, so it is looked up rather than linked. */
+    cairo_debug_reset_static_data();
+    void *sym = dlsym(RTLD_DEFAULT, "FcFini");
+    if (sym) {
+        void (*fcfini)(void);
+        memcpy(&fcfini, &sym, sizeof fcfini);
+        fcfini();
+    }
 }

@@ -202,5 +202,7 @@ int main(void)
         cmocka_unit_test(test_png_and_files),
         cmocka_unit_test(test_hypnogram_figure),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    somna_plot_release_caches();
+    return rc;
 }
