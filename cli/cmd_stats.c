@@ -344,11 +344,16 @@ static int make_wide(const somna_table *t, const opts *o, wide *w, report *rep, 
         wide_free(w);
         return rc;
     }
-    char buf[200];
-    snprintf(buf, sizeof buf, "missing %s or %s", o->subject, o->group);
-    drop_add(rep, miss_key, buf);
-    snprintf(buf, sizeof buf, "missing %s value", o->y);
-    drop_add(rep, miss_y, buf);
+    /* n used / dropped count subjects; rows with gaps are reported as notes */
+    char buf[256];
+    if (miss_key) {
+        snprintf(buf, sizeof buf, "%zu row(s) without %s or %s ignored", miss_key, o->subject, o->group);
+        note_add(rep, buf);
+    }
+    if (miss_y) {
+        snprintf(buf, sizeof buf, "%zu row(s) with a missing %s value (their cells count as missing)", miss_y, o->y);
+        note_add(rep, buf);
+    }
     return SOMNA_OK;
 }
 
