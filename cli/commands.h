@@ -11,5 +11,6 @@ int cmd_score(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_study(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

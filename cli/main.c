@@ -17,6 +17,7 @@ static const cli_command commands[] = {
     {"simulate", "simulate nights, naps and whole studies with known ground truth", cmd_simulate},
     {"study", "study database: init, enrol, randomize, import, process, analyze, export", cmd_study},
     {"report", "results report of a study (self-contained HTML or Markdown)", cmd_report},
+    {"stats", "statistical tests as R computes them: t, Wilcoxon, RM-ANOVA, LMM, McNemar, meta...", cmd_stats},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
