@@ -507,6 +507,13 @@ static int open_groups(wfdb_impl *im, const char *hea, somna_err *err)
             r->n_samples = min_frames;
         }
     }
+    /* Sample indices (n_samples x samples per frame) must stay far from
+     * int64 overflow; only format-0 records can claim such lengths. */
+    for (int s = 0; s < ns; s++)
+        if (r->n_samples > 0 && r->signals[s].samples_per_frame > 1 &&
+            r->n_samples > (INT64_MAX / 8) / r->signals[s].samples_per_frame)
+            return somna_fail(err, SOMNA_E_FORMAT, "%s: signal %d: %lld samples x %d per frame is too large", hea,
+                              s, (long long)r->n_samples, r->signals[s].samples_per_frame);
     return SOMNA_OK;
 }
 
@@ -739,7 +746,7 @@ static inline int32_t dec311(const unsigned char *b, int64_t k)
             m = n;                                                                                                   \
         if (m < 0)                                                                                                   \
             m = 0;                                                                                                   \
-        int64_t k = f * fsz + pos;                                                                                   \
+        int64_t k = m > 0 ? f * fsz + pos : 0;                                                                       \
         for (int64_t i = 0; i < m; i++, k += fsz)                                                                    \
             out[i] = FN(base, k);                                                                                    \
         for (int64_t i = m; i < n; i++)                                                                              \

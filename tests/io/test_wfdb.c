@@ -328,6 +328,24 @@ static void test_header_errors(void **state)
     write_text(d, "off.hea", "off 1 360\nx.dat 16+100\n");
     open_fails(d, "off", SOMNA_E_FORMAT, "off.hea", "byte offset 100");
     open_fails(d, "absent", SOMNA_E_IO, "absent.hea", NULL);
+    /* A null (format 0) signal may claim any length, but not one whose
+     * sample indices would overflow: 2^53 frames x 10^6 samples. */
+    write_text(d, "ovf.hea", "ovf 1 360 9007199254740992\n~ 0x1000000\n");
+    open_fails(d, "ovf", SOMNA_E_FORMAT, "ovf.hea", "too large");
+
+    /* Format 0 (null signal, no file): every sample is invalid. */
+    write_text(d, "null.hea", "null 1 100 5\n~ 0\n");
+    {
+        somna_wfdb_record *z = open_ok(d, "null");
+        double v[5];
+        somna_err e0;
+        somna_err_init(&e0, NULL, NULL);
+        assert_int_equal(z->n_samples, 5);
+        assert_int_equal(somna_wfdb_read_physical(z, 0, 0, 5, v, &e0), SOMNA_OK);
+        for (int i = 0; i < 5; i++)
+            assert_true(isnan(v[i]));
+        somna_wfdb_close(z);
+    }
 
     /* A signal file shorter than the header says: warning, n_samples cut
      * to what the file holds (6 bytes of format 16 = 3 frames). */
