@@ -112,16 +112,16 @@ static const char *cond_label(const somna_study_desc *d, const char *code)
 }
 
 static const char *const css =
-    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1100px;margin:24px auto;"
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1280px;margin:24px auto;"
     "padding:0 16px;color:#1b1b1b;line-height:1.45}h1{font-size:1.6em;margin-bottom:.2em}"
     "h2{border-bottom:2px solid #e3e7ee;padding-bottom:4px;margin-top:1.8em}table{border-collapse:collapse;"
-    "margin:.6em 0;font-size:.92em}th,td{border:1px solid #d5dae3;padding:4px 8px;text-align:right}"
+    "margin:.6em 0;font-size:.85em}th,td{border:1px solid #d5dae3;padding:3px 6px;text-align:right;white-space:nowrap}"
     "th{background:#f1f4f9}td.l,th.l{text-align:left}.muted{color:#667}.flow{display:flex;flex-direction:column;"
     "align-items:center;gap:6px}.box{border:1.5px solid #1f4e79;border-radius:6px;padding:6px 14px;"
     "background:#f7faff;min-width:260px;text-align:center}.arrow{color:#1f4e79;font-size:1.2em}"
     ".row{display:flex;gap:12px;flex-wrap:wrap;justify-content:center}.excl{border-color:#a33;background:#fff6f6}"
     "figure{margin:8px 0;display:inline-block}.figs{display:flex;flex-wrap:wrap;gap:8px}"
-    "tr.sig td{background:#f4fbf2}";
+    "tr.sig td{background:#f4fbf2}.tw{overflow-x:auto;max-width:100%}";
 
 /* ---- flow -------------------------------------------------------------------------------- */
 
@@ -201,7 +201,7 @@ static void write_table(FILE *out, const somna_study_desc *d, const somna_study_
               "with its 95 % CI; % change = ratio of means; p of the design's primary test (paired t for within-"
               "subject designs, Welch t between groups); effect = Cohen's d<sub>z</sub> (paired) or d (groups) with "
               "95 % CI; mixed-model p of the same contrast; Holm-adjusted p over all rows.</p>\n"
-              "<table>\n<tr><th class=\"l\">Measure</th><th class=\"l\">Condition</th><th>n</th><th>Mean ± SD</th>"
+              "<div class=\"tw\"><table>\n<tr><th class=\"l\">Measure</th><th class=\"l\">Condition</th><th>n</th><th>Mean ± SD</th>"
               "<th class=\"l\">Reference</th><th>Mean ± SD</th><th>Change [95% CI]</th><th>% change</th>"
               "<th class=\"l\">Test</th><th>p</th><th>Effect [95% CI]</th><th>p (mixed)</th><th>p (Holm)</th></tr>\n",
               out);
@@ -253,7 +253,7 @@ static void write_table(FILE *out, const somna_study_desc *d, const somna_study_
         }
     }
     if (!md)
-        fputs("</table>\n", out);
+        fputs("</table></div>\n", out);
     else
         fputc('\n', out);
     /* why a number is missing */

@@ -79,7 +79,12 @@ static const char *const migration1[] = {
     "   m.value, m.null_reason, s.drifted_off, s.minutes AS session_minutes"
     " FROM measure m JOIN night n ON n.id = m.night_id JOIN participant p ON p.id = n.participant_id"
     "   LEFT JOIN condition c ON c.id = n.condition_id LEFT JOIN condition a ON a.id = p.arm_id"
-    "   LEFT JOIN session s ON s.id = n.session_id"
+    /* the session of a night: linked at import, or matched later by
+     * participant + condition + period (session logs may come after the
+     * manifest) */
+    "   LEFT JOIN session s ON s.id = COALESCE(n.session_id, (SELECT min(s2.id) FROM session s2"
+    "     WHERE s2.participant_id = n.participant_id AND s2.condition_id = n.condition_id"
+    "     AND (s2.period = n.period OR s2.period IS NULL)))"
     " UNION ALL"
     " SELECT p.study_id, p.code, p.id, 'questionnaire', q.timepoint, NULL, q.period,"
     "   COALESCE(c.code, a.code), CASE WHEN q.score = 'total' THEN q.instrument"
