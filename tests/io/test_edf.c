@@ -103,6 +103,7 @@ static void put_sample(tfile *t, int rec, int sig, int k, int32_t v)
 
 static void put_tal(tfile *t, int rec, int sig, const char *bytes, size_t n)
 {
+    assert_true(t->off[sig] + n <= t->rec); /* a TAL longer than its signal is a bug in the test */
     memcpy(t->d + t->hdr + (size_t)rec * t->rec + t->off[sig], bytes, n);
 }
 
@@ -504,9 +505,9 @@ static void test_broken_tals(void **state)
                                  "not a number"},
         {TAL("+0\x15" "ab\x14\x14\x00"), "t.edf: data record 1, signal 2 (EDF Annotations): TAL at byte 0: duration "
                                          "'ab' is not a number"},
-        {TAL("+0\x14" "abcdefghijklmn"), "t.edf: data record 1, signal 2 (EDF Annotations): TAL at byte 0 is not "
+        {TAL("+0\x14" "abcdefghijklm"), "t.edf: data record 1, signal 2 (EDF Annotations): TAL at byte 0 is not "
                                          "terminated by 0x14 0x00 before the end of the annotation signal"},
-        {TAL("+0123456789abcdef"), "t.edf: data record 1, signal 2 (EDF Annotations): TAL at byte 0: onset is not "
+        {TAL("+0123456789abcde"), "t.edf: data record 1, signal 2 (EDF Annotations): TAL at byte 0: onset is not "
                                    "followed by 0x14 or 0x15 before the end of the annotation signal"},
         {TAL("\x00\x00"), "t.edf: data record 1: signal 2 (EDF Annotations) has no time-keeping TAL (EDF+ needs one "
                           "per record to know when the record starts)"},
