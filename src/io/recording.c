@@ -169,6 +169,32 @@ static int open_wfdb(somna_recording *r, const char *record, somna_err *err)
     return SOMNA_OK;
 }
 
+static int open_text(somna_recording *r, const char *path, double fs, somna_err *err)
+{
+    if (!(fs > 0) || !isfinite(fs))
+        return somna_fail(err, SOMNA_E_ARG, "%s: a text signal file needs a sampling rate > 0", path);
+    int rc = somna_textsig_read(path, fs, &r->text, err);
+    if (rc)
+        return rc;
+    r->has_text = 1;
+    somna_strlcpy(r->format, "text", sizeof r->format);
+    r->duration = (double)r->text.n_samples / fs;
+    if ((rc = alloc_signals(r, r->text.n_signals, err, path)) != SOMNA_OK)
+        return rc;
+    for (int i = 0; i < r->text.n_signals; i++) {
+        somna_rec_signal *o = &r->signals[i];
+        somna_strlcpy(o->label, r->text.labels[i], sizeof o->label);
+        o->unit[0] = '\0'; /* text exports carry no unit */
+        o->fs = fs;
+        o->n_samples = r->text.n_samples;
+        o->phys_min = NAN;
+        o->phys_max = NAN;
+        r->map[i] = i;
+    }
+    r->n_signals = r->text.n_signals;
+    return SOMNA_OK;
+}
+
 int somna_rec_open(const char *path, const somna_rec_open_opts *opts, somna_recording **out, somna_err *err)
 {
     *out = NULL;
@@ -206,13 +232,7 @@ int somna_rec_open(const char *path, const somna_rec_open_opts *opts, somna_reco
     switch (kind) {
     case SOMNA_REC_EDF: rc = open_edf(r, path, err); break;
     case SOMNA_REC_WFDB: rc = open_wfdb(r, path, err); break;
-    case SOMNA_REC_TEXT:
-        if (!(text_fs > 0) || !isfinite(text_fs)) {
-            rc = somna_fail(err, SOMNA_E_ARG, "%s: a text signal file needs a sampling rate > 0", path);
-            break;
-        }
-        rc = somna_fail(err, SOMNA_E_UNSUPPORTED, "%s: text signal files are not supported yet", path);
-        break;
+    case SOMNA_REC_TEXT: rc = open_text(r, path, text_fs, err); break;
     default: rc = somna_fail(err, SOMNA_E_ARG, "%s: unknown recording kind %d", path, (int)kind); break;
     }
     if (rc != SOMNA_OK) {
@@ -230,6 +250,8 @@ void somna_rec_close(somna_recording *r)
     somna_edf_close(r->edf);
     if (r->wfdb)
         somna_wfdb_close(r->wfdb);
+    if (r->has_text)
+        somna_textsig_free(&r->text);
     free(r->signals);
     free(r->map);
     free(r);

@@ -59,6 +59,29 @@ else
   echo "note: /usr/bin/python3 with numpy absent: EDF --stats reference check skipped"
 fi
 
+# Text export, one column with a header line; the rate comes from --fs.
+TXT=$DATA/dreams-spindles/excerpt1_C3-A1_100Hz.txt
+if [ -e "$TXT" ]; then
+  expect_exit 2 "$SOMNA" info "$TXT"
+  expect_grep "a text signal file needs its sampling rate" "$TMP/err"
+  expect_exit 0 "$SOMNA" info --fs 100 --stats --json "$TXT"
+  expect_grep '"format": "text"' "$TMP/out"
+  expect_grep '"duration_s": 1800' "$TMP/out"
+  if $PY -c 'import numpy' 2>/dev/null; then
+    $PY - "$TXT" "$TMP/out" <<'PY' || fail "text --stats differs from numpy"
+import json, sys
+import numpy as np
+x = np.loadtxt(sys.argv[1], skiprows=1)
+s = json.load(open(sys.argv[2]))["signals"][0]
+assert s["label"] == "C3-A1" and s["n_samples"] == x.size == 180000 and s["fs"] == 100
+bad = [k for k, ref in (("mean", x.mean()), ("sd", x.std(ddof=1)), ("min", x.min()), ("max", x.max()))
+       if abs(s[k] - ref) > 1e-9 * max(abs(ref), 1.0)]
+print(bad) if bad else None
+sys.exit(1 if bad else 0)
+PY
+  fi
+fi
+
 need_data noxturnal-psg-rsleep/subject1.edf
 expect_exit 0 "$SOMNA" info --json "$DATA/noxturnal-psg-rsleep/subject1.edf"
 expect_grep '"format": "EDF+C"' "$TMP/out"
