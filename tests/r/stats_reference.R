@@ -234,3 +234,42 @@ out("metah_REML", "res", c(r$beta, r$se, r$tau2, r$I2))
 out("dist", "psignrank", c(psignrank(10, 12), psignrank(3, 5), psignrank(600, 49), psignrank(0, 2)))
 out("dist", "pwilcox", c(pwilcox(20, 9, 12), pwilcox(0, 3, 4), pwilcox(1200, 49, 49), pwilcox(7, 2, 8)))
 out("dist", "pnt", c(pt(2.1, 11, 1.3), pt(-0.7, 5, 0.4), pt(4.2, 30, 3.9), pt(0.5, 2, -1.2), pt(12, 20, 10)))
+
+# ---- more edge cases -----------------------------------------------------------
+# balanced crossover, condition only: Satterthwaite df = (n - 1)(k - 1) = 14
+set.seed(11)
+bl <- expand.grid(id = 1:8, cond = 1:3)
+bl$y <- round(10 + c(0, 1, 2)[bl$cond] + rnorm(8, 0, 2)[bl$id] + rnorm(24, 0, 1), 2)
+dat("lmm3_id", bl$id); dat("lmm3_cond", bl$cond); dat("lmm3_y", bl$y)
+m3 <- lmer(y ~ factor(cond) + (1 | id), data = bl, control = ctl)
+co <- summary(m3)$coefficients
+for (j in seq_len(nrow(co))) out("lmm3", sprintf("coef%d", j - 1), co[j, c("Estimate", "Std. Error", "df", "t value", "Pr(>|t|)")])
+vc <- as.data.frame(VarCorr(m3))
+out("lmm3", "var", c(vc$vcov[vc$grp == "Residual"], vc$vcov[vc$grp == "id"]))
+out("lmm3", "reml", REMLcrit(m3))
+# boundary fit: the participant variance is estimated as exactly 0
+for (seed in 1:200) {
+  set.seed(seed)
+  sg <- expand.grid(id = 1:6, cond = 1:2)
+  sg$y <- round(rnorm(12, 5, 1) + c(0, 0.8)[sg$cond], 2)
+  m4 <- suppressMessages(lmer(y ~ factor(cond) + (1 | id), data = sg, control = ctl))
+  if (isSingular(m4)) break
+}
+dat("lmm4_id", sg$id); dat("lmm4_cond", sg$cond); dat("lmm4_y", sg$y)
+co <- summary(m4)$coefficients
+for (j in seq_len(nrow(co))) out("lmm4", sprintf("coef%d", j - 1), co[j, c("Estimate", "Std. Error", "df", "t value", "Pr(>|t|)")])
+vc <- as.data.frame(VarCorr(m4))
+out("lmm4", "var", c(vc$vcov[vc$grp == "Residual"], vc$vcov[vc$grp == "id"]))
+out("lmm4", "reml", REMLcrit(m4))
+# Mann-Whitney with n >= 50: normal approximation without ties
+set.seed(13)
+xl <- round(rnorm(55, 10, 3), 4); yl <- round(rnorm(52, 8.5, 3), 4)
+dat("tg4_x", xl); dat("tg4_y", yl)
+htest("tg4_mw", wilcox.test(xl, yl, conf.int = TRUE))
+# two conditions within subjects: F = t^2, Mauchly not applicable; Friedman with k = 2
+Y2 <- cbind(before, after)
+for (i in seq_len(nrow(Y2))) dat(sprintf("rm2_row%d", i), Y2[i, ])
+l2 <- data.frame(id = factor(rep(seq_len(nrow(Y2)), 2)), cond = factor(rep(1:2, each = nrow(Y2))), y = c(Y2))
+a2 <- suppressWarnings(aov_ez("id", "y", l2, within = "cond", anova_table = list(correction = "none", es = "ges")))
+out("rm2", "F", a2$anova_table$F); out("rm2", "p", a2$anova_table$`Pr(>F)`); out("rm2", "ges", a2$anova_table$ges)
+htest("fr2", friedman.test(Y2))

@@ -432,6 +432,92 @@ static void test_lmm_dose_response(void **s)
     somna_stats_lmm_free(&m);
 }
 
+static void lmm_factor_case(const char *c, size_t ngroups, int singular)
+{
+    char b1[32], b2[32], b3[32];
+    snprintf(b1, sizeof b1, "%s_id", c);
+    snprintf(b2, sizeof b2, "%s_cond", c);
+    snprintf(b3, sizeof b3, "%s_y", c);
+    size_t n, n2;
+    const double *id = data(b1, &n), *cond = data(b2, &n2), *y = data(b3, &n2);
+    double X[64 * 3];
+    size_t g[64];
+    size_t k = 1;
+    for (size_t i = 0; i < n; i++)
+        if ((size_t)cond[i] > k)
+            k = (size_t)cond[i];
+    for (size_t i = 0; i < n; i++) {
+        X[i * k] = 1.0;
+        for (size_t l = 2; l <= k; l++)
+            X[i * k + l - 1] = cond[i] == (double)l;
+        g[i] = (size_t)id[i] - 1;
+    }
+    somna_stats_lmm m;
+    assert_int_equal(somna_stats_lmm_fit(X, y, g, n, k, ngroups, 0.95, &m, NULL), 0);
+    assert_int_equal(m.singular, singular);
+    if (singular) {
+        /* R reports exactly 0; compare the rest as usual */
+        assert_true(m.tau2 == 0.0);
+        for (size_t j = 0; j < m.p; j++) {
+            char key[32];
+            snprintf(key, sizeof key, "coef%zu", j);
+            assert_close_rel(m.coef[j].estimate, ex(c, key, 0), REL_LMM);
+            assert_close_rel(m.coef[j].se, ex(c, key, 1), REL_LMM);
+            assert_close_rel(m.coef[j].df, ex(c, key, 2), REL_LMM);
+            assert_close_rel(m.coef[j].p, ex(c, key, 4), REL_LMM);
+        }
+        assert_close_rel(m.sigma2, ex(c, "var", 0), REL_LMM);
+        assert_close_rel(m.reml_criterion, ex(c, "reml", 0), REL_LMM);
+    } else {
+        check_lmm(c, &m);
+    }
+    somna_stats_lmm_free(&m);
+}
+
+static void test_lmm_balanced_and_singular(void **s)
+{
+    (void)s;
+    lmm_factor_case("lmm3", 8, 0);
+    lmm_factor_case("lmm4", 6, 1);
+}
+
+static void test_mann_whitney_large(void **s)
+{
+    (void)s;
+    size_t nx, ny;
+    const double *x = data("tg4_x", &nx), *y = data("tg4_y", &ny);
+    somna_stats_result r;
+    assert_int_equal(somna_stats_mann_whitney(x, nx, y, ny, 0.95, &r, NULL), 0);
+    assert_false(r.exact);
+    check_htest("tg4_mw", &r, 2);
+    same_flat_piece_ranksum(x, nx, y, ny, r.estimate, ex("tg4_mw", "estimate", 0));
+}
+
+static void test_two_conditions_within(void **s)
+{
+    (void)s;
+    double Y[2 * 12];
+    for (size_t i = 0; i < 12; i++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "rm2_row%zu", i + 1);
+        size_t m;
+        const double *row = data(nm, &m);
+        assert_int_equal(m, 2);
+        Y[i * 2] = row[0];
+        Y[i * 2 + 1] = row[1];
+    }
+    somna_stats_rmanova_result o;
+    assert_int_equal(somna_stats_rmanova(Y, 12, 2, &o, NULL), 0);
+    assert_close_rel(o.F, ex("rm2", "F", 0), REL);
+    assert_close_rel(o.p, ex("rm2", "p", 0), REL);
+    assert_close_rel(o.ges, ex("rm2", "ges", 0), REL);
+    assert_true(isnan(o.mauchly_W) && isnan(o.mauchly_p));
+    assert_close_rel(o.eps_gg, 1.0, 1e-15); /* one contrast: sphericity holds */
+    somna_stats_result r;
+    assert_int_equal(somna_stats_friedman(Y, 12, 2, &r, NULL), 0);
+    check_htest("fr2", &r, 0);
+}
+
 static void to_long(const double *v, size_t n, long *t)
 {
     for (size_t i = 0; i < n; i++)
@@ -643,6 +729,9 @@ int main(void)
         cmocka_unit_test(test_p_adjust),
         cmocka_unit_test(test_lmm_crossover_unbalanced),
         cmocka_unit_test(test_lmm_dose_response),
+        cmocka_unit_test(test_lmm_balanced_and_singular),
+        cmocka_unit_test(test_mann_whitney_large),
+        cmocka_unit_test(test_two_conditions_within),
         cmocka_unit_test(test_categorical),
         cmocka_unit_test(test_nof1_exact),
         cmocka_unit_test(test_nof1_monte_carlo_reproducible),
