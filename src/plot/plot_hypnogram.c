@@ -169,8 +169,27 @@ int somna_plot_hypnogram(somna_plot_canvas *c, const somna_hypnogram *h, const s
     }
     rc |= somna_plot_axis(c, SOMNA_PLOT_BOTTOM, ticks, labs, nt,
                           have_clock ? "Clock time (hh:mm)" : "Time from start of scoring (h:mm)");
+    /* legend, top right above the plot area: box, then its label to the
+     * right (start-anchored, so only the spacing between items depends on
+     * the estimated text width of ~6.3 px per character at 11 px) */
+    somna_plot_reset_viewport(c);
+    {
+        int any_uns = 0;
+        for (size_t i = 0; i < h->n_epochs && !any_uns; i++)
+            any_uns = isnan(level(h->stages[i]));
+        somna_plot_font gf = {11.0, 0, 0x333333, SOMNA_PLOT_ANCHOR_START, 0.0};
+        const char *uns_label = "artefact / unscored";
+        double width = 16 + 3 * 6.3 + (any_uns ? 18 + 16 + 19 * 6.3 : 0);
+        double x = W - mr - width, y = mt - 9;
+        rc |= somna_plot_rect(c, x, y - 7, x + 12, y - 1, &rem);
+        rc |= somna_plot_text(c, x + 16, y, "REM", &gf);
+        if (any_uns) {
+            x += 16 + 3 * 6.3 + 18;
+            rc |= somna_plot_rect(c, x, y - 9, x + 12, y + 1, &band);
+            rc |= somna_plot_text(c, x + 16, y, uns_label, &gf);
+        }
+    }
     if (title) {
-        somna_plot_reset_viewport(c);
         somna_plot_font tf = {14.0, 1, 0x111111, SOMNA_PLOT_ANCHOR_START, 0.0};
         rc |= somna_plot_text(c, ml, 24, title, &tf);
     }

@@ -165,8 +165,9 @@ static void test_hypnogram_figure(void **state)
     assert_int_equal(somna_plot_hypnogram(c, &h, &o, &err), 0);
     char *svg;
     assert_int_equal(somna_plot_svg_string(c, &svg, NULL, &err), 0);
-    assert_int_equal(count_substr(svg, "fill=\"#C62828\""), 2);  /* two REM runs */
-    assert_int_equal(count_substr(svg, "fill=\"#D9D9D9\""), 1);  /* one artefact band */
+    assert_int_equal(count_substr(svg, "fill=\"#C62828\""), 3);  /* two REM runs + legend */
+    assert_int_equal(count_substr(svg, "fill=\"#D9D9D9\""), 2);  /* one artefact band + legend */
+    assert_non_null(strstr(svg, ">artefact / unscored</text>"));
     assert_int_equal(count_substr(svg, "<polyline"), 2);         /* trace broken by the artefact */
     assert_non_null(strstr(svg, ">REM</text>"));
     assert_non_null(strstr(svg, ">N3</text>"));
