@@ -89,6 +89,8 @@ typedef struct score_ctx {
     const somna_table *t;
     size_t n_fields;
     long col[MAX_FIELDS];  /* column of each field, -1 = absent */
+    const char *field_name[MAX_FIELDS];
+    size_t last_field;     /* index of the last field looked up */
     long id_col, date_col; /* -1 = absent */
     size_t row;            /* row being scored */
 } score_ctx;
@@ -96,9 +98,15 @@ typedef struct score_ctx {
 static const char *get_field(void *vctx, const char *field)
 {
     score_ctx *c = vctx;
-    for (size_t i = 0; i < c->n_fields; i++)
-        if (strcmp(somna_survey_field_name(c->kind, &c->opts, i), field) == 0)
+    /* Instruments ask for their fields mostly in table order: start after
+     * the last hit so a lookup is usually one comparison. */
+    for (size_t k = 0; k < c->n_fields; k++) {
+        size_t i = (c->last_field + 1 + k) % c->n_fields;
+        if (strcmp(c->field_name[i], field) == 0) {
+            c->last_field = i;
             return c->col[i] < 0 ? NULL : somna_table_cell(c->t, c->row, (size_t)c->col[i]);
+        }
+    }
     return NULL;
 }
 
@@ -229,7 +237,10 @@ static void csv_number(FILE *f, double v)
         return;
     }
     char buf[40];
-    somna_format_double(buf, sizeof buf, v);
+    if (v == floor(v) && fabs(v) < 1e15) /* scores are mostly whole: skip the round-trip search */
+        snprintf(buf, sizeof buf, "%.0f", v);
+    else
+        somna_format_double(buf, sizeof buf, v);
     fputs(buf, f);
 }
 
@@ -447,6 +458,10 @@ int cmd_score(int argc, char **argv)
     }
 
     c.n_fields = somna_survey_n_fields(c.kind, &c.opts);
+    if (c.n_fields > MAX_FIELDS)
+        return cli_error(CMD, "%zu fields: more than %d", c.n_fields, MAX_FIELDS);
+    for (size_t i = 0; i < c.n_fields; i++)
+        c.field_name[i] = somna_survey_field_name(c.kind, &c.opts, i);
     if (list_fields) {
         printf("%s — %s\n", somna_survey_kind_name(c.kind), somna_survey_kind_title(c.kind));
         for (size_t i = 0; i < c.n_fields; i++)
