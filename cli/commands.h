@@ -9,6 +9,7 @@ int cmd_rpeaks(int argc, char **argv);
 int cmd_hrv(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 int cmd_study(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_stats(int argc, char **argv);

@@ -15,6 +15,7 @@ static const cli_command commands[] = {
     {"hrv", "heart-rate variability as PhysioNet computes it: whole, per stage, per window", cmd_hrv},
     {"score", "score questionnaires (PSQI, RCSQ, ISI, ESS, KSS, scales) and sleep diaries", cmd_score},
     {"simulate", "simulate nights, naps and whole studies with known ground truth", cmd_simulate},
+    {"demo", "simulate a seed-shaped massage study and run the whole chain on it (the main job)", cmd_demo},
     {"study", "study database: init, enrol, randomize, import, process, analyze, export", cmd_study},
     {"report", "results report of a study (self-contained HTML or Markdown)", cmd_report},
     {"stats", "statistical tests as R computes them: t, Wilcoxon, RM-ANOVA, LMM, McNemar, meta...", cmd_stats},
