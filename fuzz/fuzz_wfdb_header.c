@@ -1,7 +1,9 @@
-/* libFuzzer harness: WFDB header parser plus decoding of every signal it
+/* libFuzzer harness: WFDB header parser plus decoding of the signals it
  * declares.  The input is written as fuzzrec.hea beside a fixed 3000-byte
- * signal file (fuzz.dat, also reachable as any other name via symlink-free
- * "fuzz.dat" references), then every sample of every signal is decoded. */
+ * signal file (named fuzz.dat, rec.dat and 100.dat ... 104.dat, the names
+ * the seed headers use); when the header is accepted, the first 4096
+ * and the last 256 samples of each of the first 16 signals are decoded,
+ * which must succeed. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,14 +23,18 @@ static void setup(void)
         return;
     snprintf(dir, sizeof dir, "/tmp/fuzz_wfdb_hea.%ld", (long)getpid());
     mkdir(dir, 0700);
-    char p[128];
-    snprintf(p, sizeof p, "%s/fuzz.dat", dir);
-    FILE *f = fopen(p, "wb");
-    if (!f)
-        abort();
-    for (int i = 0; i < 3000; i++)
-        fputc((i * 37 + 11) & 0xFF, f);
-    fclose(f);
+    /* The same bytes under the names the seed headers use. */
+    static const char *const names[] = {"fuzz.dat", "rec.dat", "100.dat", "101.dat", "102.dat", "103.dat", "104.dat"};
+    for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+        char p[128];
+        snprintf(p, sizeof p, "%s/%s", dir, names[n]);
+        FILE *f = fopen(p, "wb");
+        if (!f)
+            abort();
+        for (int i = 0; i < 3000; i++)
+            fputc((i * 37 + 11) & 0xFF, f);
+        fclose(f);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -47,15 +53,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     somna_wfdb_record *r = NULL;
     if (somna_wfdb_open(rec, &r, &err) != SOMNA_OK)
         return 0;
-    for (int s = 0; s < r->n_signals && s < 64; s++) {
+    for (int s = 0; s < r->n_signals && s < 16; s++) {
         int64_t len = somna_wfdb_signal_length(r, s);
-        if (len > 100000)
-            len = 100000; /* format-0 signals can claim any length */
+        if (len > 4096)
+            len = 4096; /* format-0 signals can claim any length */
         double *buf = malloc(sizeof(double) * (size_t)(len > 0 ? len : 1));
         if (!buf)
             abort();
         if (somna_wfdb_read_physical(r, s, 0, len, buf, &err) != SOMNA_OK)
             abort(); /* an opened record must decode every sample it declares */
+        /* ... and its last ones (skew, partial frames at the end). */
+        int64_t full = somna_wfdb_signal_length(r, s);
+        int64_t tail = full < 256 ? full : 256;
+        if (somna_wfdb_read_physical(r, s, full - tail, tail, buf, &err) != SOMNA_OK)
+            abort();
         free(buf);
     }
     somna_wfdb_close(r);
