@@ -128,9 +128,14 @@ void sv_score_diary(sv_rec *r)
     double t_fin = after_bed(bed, fin);
     char a[16], b[16];
     if (t_try > t_fin) {
+        /* On the bed-time timeline a "try" before bed time wraps to the next
+         * day, so both mistakes land here; name the times as given. */
+        char c[16];
         clock_text(try_s, a, sizeof a);
         clock_text(fin, b, sizeof b);
-        sv_problem(r, "csd_final_wake", 1, "final awakening %s comes before trying to sleep at %s", b, a);
+        clock_text(bed, c, sizeof c);
+        sv_problem(r, "csd_try", 1,
+                   "tried to sleep at %s, which is not between bed time %s and final awakening %s", a, c, b);
         return;
     }
     if (isfinite(tib)) {

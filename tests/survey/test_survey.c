@@ -426,6 +426,13 @@ static void test_diary_nights(void **state)
     assert_nan(r, SOMNA_DIARY_SE);
     assert_false(r.scored);
     assert_true(has_problem(&r, "csd_final_wake", 1));
+    /* Tried to sleep (22:30) before getting into bed (22:45): impossible. */
+    const char *bad1[] = {"csd_bedtime", "22:45", "csd_try", "22:30", "csd_sol", "10", "csd_waso", "0",
+                          "csd_final_wake", "06:00", "csd_out_of_bed", "06:30", NULL};
+    r = score(SOMNA_SURVEY_DIARY, NULL, bad1);
+    assert_nan(r, SOMNA_DIARY_TST);
+    assert_true(has_problem(&r, "csd_try", 1));
+    assert_value(r, SOMNA_DIARY_TIB, 465); /* 22:45 -> 06:30 */
     /* SOL 300 + WASO 200 > 23:00 -> 06:00 (420 min): impossible. */
     const char *bad2[] = {"csd_bedtime", "23:00", "csd_sol", "300", "csd_waso", "200", "csd_final_wake", "06:00",
                           "csd_out_of_bed", "06:30", NULL};
