@@ -10,3 +10,6 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs" >/dev/null
 
 build/somna --version
+# Simulate a seed-000-shaped study and run the whole chain on it; prints where
+# the report is.  Extra arguments go to `somna demo` (e.g. --seed 7).
+build/somna demo -o demo-out "$@"

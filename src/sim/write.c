@@ -182,7 +182,9 @@ int somna_sim_night_write(const somna_sim_night_params *p, const char *dir, cons
         specs[i].phys_max = c->phys_max;
     }
     char recording[81];
-    snprintf(recording, sizeof recording, "somna-simulate seed=%llu", (unsigned long long)p->seed);
+    /* EDF+ recording subfields after the start date: admin code, technician,
+     * equipment (EDFlib refuses a file with fewer) */
+    snprintf(recording, sizeof recording, "X X somna-simulate_seed=%llu", (unsigned long long)p->seed);
     const somna_hypnogram *h = somna_sim_night_hypnogram(g);
     double start = h->start_clock_s;
     somna_edf_writer_spec ws = {
