@@ -18,7 +18,7 @@ static void usage(FILE *out)
     fprintf(out,
             "Usage: somna rpeaks FILE|RECORD [--channel LABEL|INDEX] [-o peaks.tsv]\n"
             "                    [--wfdb-out NAME] [--ref ANNOTATOR [--from S] [--to S]]\n"
-            "                    [--json] [--fs HZ]\n"
+            "                    [--json] [--fs HZ] [--test ANNOTATOR]\n"
             "\n"
             "Find every heartbeat (R peak) in one ECG lead.  The detector works from\n"
             "100 Hz to 2 kHz, on inverted leads (the polarity is detected), through\n"
@@ -40,6 +40,8 @@ static void usage(FILE *out)
             "  --to S           end the comparison at S seconds (default: end of record)\n"
             "  --json           summary (and evaluation) as one JSON object\n"
             "  --fs HZ          sampling rate of a text signal file\n"
+            "  --test ANN       do not detect: take the beats of annotator ANN (e.g. the\n"
+            "                   output of gqrs or wqrs) and evaluate them with --ref\n"
             "  -h, --help       this help\n"
             "\n"
             "Examples:\n"
@@ -61,7 +63,7 @@ static void record_base(const char *path, char *out, size_t size)
 int cmd_rpeaks(int argc, char **argv)
 {
     const char *cmd = "rpeaks";
-    const char *channel = NULL, *outpath = NULL, *wfdb_out = NULL, *ref = NULL;
+    const char *channel = NULL, *outpath = NULL, *wfdb_out = NULL, *ref = NULL, *test = NULL;
     double from_s = 0, to_s = 0, text_fs = 0;
     int json = 0;
     static const struct option opts[] = {{"channel", required_argument, NULL, 'c'},
@@ -72,6 +74,7 @@ int cmd_rpeaks(int argc, char **argv)
                                          {"to", required_argument, NULL, 'T'},
                                          {"fs", required_argument, NULL, 's'},
                                          {"json", no_argument, NULL, 'j'},
+                                         {"test", required_argument, NULL, 't'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -94,6 +97,7 @@ int cmd_rpeaks(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             break;
         case 'j': json = 1; break;
+        case 't': test = optarg; break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
         default: return cli_bad_option(cmd);
         }
@@ -111,18 +115,35 @@ int cmd_rpeaks(int argc, char **argv)
     double *x = NULL, fs = 0;
     size_t n = 0;
     char label[128] = "";
-    if (somna_rpeaks_load_ecg(path, channel, text_fs, &x, &n, &fs, label, sizeof label, &err))
-        return cli_fail(cmd, &err);
     int64_t *pk = NULL;
     size_t np = 0;
     int polarity = 1;
-    somna_rpeaks_params par;
-    somna_rpeaks_default_params(&par);
-    if (somna_rpeaks_detect(x, n, fs, &par, &pk, &np, &polarity, &err)) {
+    if (test) {
+        char base[1024];
+        record_base(path, base, sizeof base);
+        int *tn = NULL;
+        if (somna_rpeaks_load_beats(base, test, &pk, &tn, &np, &fs, &err))
+            return cli_fail(cmd, &err);
+        free(tn);
+        somna_wfdb_record *hdr;
+        if (somna_wfdb_open(base, &hdr, &err)) {
+            free(pk);
+            return cli_fail(cmd, &err);
+        }
+        n = hdr->n_samples > 0 ? (size_t)hdr->n_samples : 0;
+        somna_wfdb_close(hdr);
+        snprintf(label, sizeof label, "annotator %s", test);
+    } else {
+        if (somna_rpeaks_load_ecg(path, channel, text_fs, &x, &n, &fs, label, sizeof label, &err))
+            return cli_fail(cmd, &err);
+        somna_rpeaks_params par;
+        somna_rpeaks_default_params(&par);
+        if (somna_rpeaks_detect(x, n, fs, &par, &pk, &np, &polarity, &err)) {
+            free(x);
+            return cli_fail(cmd, &err);
+        }
         free(x);
-        return cli_fail(cmd, &err);
     }
-    free(x);
 
     int rc = CLI_EXIT_OK;
     somna_rpeaks_eval ev;

@@ -190,14 +190,16 @@ int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpea
     size_t wq = (size_t)lround(pp->qrs_win_s * fd) | 1u;
 
     int rc = SOMNA_OK;
-    double *xd = malloc(nd * sizeof *xd), *bp = malloc(nd * sizeof *bp), *y = malloc(nd * sizeof *y);
+    /* the reduced-rate signal is band-passed in place (xd and bp share memory:
+     * fewer pages to fault in is most of the speed on a 30-min record) */
+    double *xd = malloc(nd * sizeof *xd), *bp = xd, *y = malloc(nd * sizeof *y);
     double *maq = malloc(nd * sizeof *maq), *mab = malloc(nd * sizeof *mab), *mloc = malloc(nd * sizeof *mloc);
     unsigned char *bad = calloc(nd, 1);
     cand_list cands = {0}, acc = {0}, extra = {0};
     int64_t *out = NULL;
     double *pos_amp = NULL, *neg_amp = NULL;
     somna_dsp_sos sos = {0};
-    if (!xd || !bp || !y || !maq || !mab || !mloc || !bad) {
+    if (!xd || !y || !maq || !mab || !mloc || !bad) {
         rc = somna_fail(err, SOMNA_E_NOMEM, "rpeaks: out of memory for %zu samples", n);
         goto done;
     }
@@ -422,7 +424,7 @@ int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpea
 nomem:
     rc = somna_fail(err, SOMNA_E_NOMEM, "rpeaks: out of memory");
 done:
-    free(xd), free(bp), free(y), free(maq), free(mab), free(mloc), free(bad);
+    free(xd), free(y), free(maq), free(mab), free(mloc), free(bad);
     free(cands.v), free(acc.v), free(extra.v), free(out), free(pos_amp), free(neg_amp);
     return rc;
 }
