@@ -90,7 +90,7 @@ static int load_measure(somna_db *db, int64_t study_id, const somna_study_desc *
     somna_db_result r;
     int rc = somna_db_query(db,
                             "SELECT participant, condition, period, time_index, occasion, value, drifted_off, "
-                            "session_minutes, kind FROM outcome WHERE study_id = ? AND measure = ? "
+                            "session_minutes, kind FROM outcome WHERE study_id = ? AND lower(measure) = lower(?) "
                             "AND value IS NOT NULL ORDER BY participant_pk, period, time_index, occasion",
                             p, 2, &r, err);
     if (rc)

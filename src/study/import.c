@@ -16,6 +16,7 @@
 
 #include "somna/parse.h"
 #include "somna/study.h"
+#include "somna/survey.h"
 #include "somna/table.h"
 
 int somna_study_sha256_file(const char *path, char hex[65], uint64_t *bytes, somna_err *err)
@@ -78,7 +79,7 @@ static long col_any(const somna_table *t, const char *const *names)
 
 static const char *const C_PART[] = {"participant", "participant_id", "subject", "id", NULL};
 static const char *const C_COND[] = {"condition", "arm", "group", NULL};
-static const char *const C_PERIOD[] = {"period", "session", "visit_number", NULL};
+static const char *const C_PERIOD[] = {"period", "visit_number", NULL};
 
 static int need_col(imp *m, const char *const *names, size_t *col)
 {
@@ -455,6 +456,7 @@ static int is_context_col(const char *h)
 {
     static const char *const ctx[] = {"participant", "participant_id", "subject", "id", "condition", "arm", "group",
                                       "period", "session", "visit_number", "timepoint", "date", "instrument",
+                                      "session_id", "time", "when", "questionnaire",
                                       "kind", "label", "occasion", "night", NULL};
     return in_list_ci(ctx, h);
 }
@@ -473,6 +475,47 @@ static int insert_score(imp *m, size_t row, int64_t pid, int64_t cid, int64_t pe
     if (rc)
         somna_err_prefix(m->err, "%s:%zu", m->path, m->t.line[row]);
     return rc;
+}
+
+/* Item-level questionnaires are scored by the survey module (its standard
+ * item names, e.g. rcsq_1..rcsq_5, psqi_01..psqi_09); the main score is
+ * stored as 'total', the other outputs under their names. */
+typedef struct item_ctx {
+    imp *m;
+    size_t row;
+    somna_survey_kind kind;
+    long *col; /* per survey field: table column or -1 */
+} item_ctx;
+
+static const char *item_get(void *vctx, const char *field)
+{
+    item_ctx *c = vctx;
+    size_t nf = somna_survey_n_fields(c->kind, NULL);
+    for (size_t i = 0; i < nf; i++)
+        if (strcmp(somna_survey_field_name(c->kind, NULL, i), field) == 0)
+            return c->col[i] >= 0 ? cell(c->m, c->row, c->col[i]) : NULL;
+    return NULL;
+}
+
+/* 1 when the file holds item columns of a scorable instrument; fills col. */
+static int survey_columns(imp *m, const char *instrument, somna_survey_kind *kind, long *col, size_t max)
+{
+    if (!instrument || somna_survey_kind_from_name(instrument, kind, NULL) != 0 || *kind == SOMNA_SURVEY_SCALE ||
+        *kind == SOMNA_SURVEY_DIARY)
+        return 0;
+    size_t nf = somna_survey_n_fields(*kind, NULL), found = 0;
+    if (nf > max)
+        return 0;
+    for (size_t i = 0; i < nf; i++) {
+        col[i] = -1;
+        for (size_t c = 0; c < m->t.n_cols; c++)
+            if (somna_survey_field_matches(*kind, NULL, i, m->t.header[c])) {
+                col[i] = (long)c;
+                found++;
+                break;
+            }
+    }
+    return found > 0;
 }
 
 static int import_questionnaire(imp *m, const somna_study_import_opts *o)
@@ -504,6 +547,29 @@ static int import_questionnaire(imp *m, const somna_study_import_opts *o)
             break;
         }
         const char *tp = cell(m, i, c_tp) ? cell(m, i, c_tp) : "post";
+        somna_survey_kind kind;
+        long icol[64];
+        if (!is_long && survey_columns(m, ins, &kind, icol, 64)) {
+            item_ctx ic = {m, i, kind, icol};
+            somna_survey_result res;
+            somna_err se;
+            somna_err_init(&se, NULL, NULL);
+            if (somna_survey_score(kind, NULL, item_get, &ic, &res, &se) != SOMNA_OK) {
+                rc = somna_fail(m->err, se.code, "%s:%zu: %s", m->path, m->t.line[i], se.msg);
+                break;
+            }
+            if (!res.scored && res.n_problems)
+                somna_warn(m->err, "%s:%zu: %s not scorable: %s: %s", m->path, m->t.line[i], ins,
+                           res.problem[0].field, res.problem[0].msg);
+            size_t main_out = somna_survey_main_output(kind);
+            for (size_t k = 0; !rc && k < somna_survey_n_outputs(kind); k++) {
+                rc = insert_score(m, i, pid, cid, period, ins, tp,
+                                  k == main_out ? "total" : somna_survey_output_name(kind, k), res.value[k]);
+                m->st->inserted += !rc;
+            }
+            test_delay(m);
+            continue;
+        }
         if (is_long) {
             double v;
             const char *sc = cell(m, i, c_score);

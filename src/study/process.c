@@ -2,16 +2,21 @@
  * not been processed yet and store one measure row per night x measure x
  * source, with the somna version and the parameters that produced it.
  *
- * Wired modules: hypnograms -> sleep statistics (somna/hypno.h).  ECG/RR
- * and EMG recordings are logged as "skipped: module not wired" until the
- * HRV and EMG modules expose their per-night APIs; adding one is a new
- * case in process_one().
+ * Wired modules: hypnograms -> sleep statistics (somna/hypno.h); beat files
+ * (R-peak tables with a time column, or RR/IBI lists) -> whole-recording HRV
+ * (somna/hrv.h, HRV Toolkit defaults).  Raw EDF/ECG and EMG recordings are
+ * logged as "skipped: no module wired" until the R-peak detector and EMG
+ * tone have per-night library entry points; adding one is one more branch
+ * in somna_study_process().
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "somna/hrv.h"
 #include "somna/hypno.h"
+#include "somna/table.h"
 #include "somna/parse.h"
 #include "somna/study.h"
 #include "somna/version.h"
@@ -106,6 +111,59 @@ static int process_hypnogram(somna_db *db, int64_t night_id, const char *path, c
     return rc;
 }
 
+/* HRV of a beat table: a time column (time_s / time / t, seconds) with an
+ * optional beat type (N = normal, as MIT annotations), or an RR/IBI column
+ * (rr / ibi / rr_ms, seconds or milliseconds when named *_ms). */
+static int process_beats(somna_db *db, int64_t night_id, const char *path, long *n_measures, char *params,
+                         size_t psize, somna_err *err)
+{
+    somna_table t;
+    int rc = somna_table_read(path, NULL, &t, err);
+    if (rc)
+        return rc;
+    long ct = somna_table_col(&t, "time_s"), cty = somna_table_col(&t, "type"), crr = somna_table_col(&t, "rr");
+    if (ct < 0)
+        ct = somna_table_col(&t, "time");
+    if (crr < 0)
+        crr = somna_table_col(&t, "ibi");
+    double scale = 1.0;
+    if (crr < 0 && (crr = somna_table_col(&t, "rr_ms")) >= 0)
+        scale = 0.001;
+    if (ct < 0 && crr < 0) {
+        somna_table_free(&t);
+        return somna_fail(err, SOMNA_E_FORMAT, "%s: no beat time column (time_s) and no RR column (rr, ibi, rr_ms)",
+                          path);
+    }
+    double *v = malloc((t.n_rows + 1) * sizeof *v);
+    int *normal = malloc((t.n_rows + 1) * sizeof *normal);
+    somna_hrv_series s;
+    memset(&s, 0, sizeof s);
+    if (!v || !normal)
+        rc = somna_fail(err, SOMNA_E_NOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < t.n_rows; i++) {
+        rc = somna_table_get_double(&t, i, (size_t)(ct >= 0 ? ct : crr), &v[i], err);
+        v[i] *= ct >= 0 ? 1.0 : scale;
+        normal[i] = cty < 0 || strcmp(somna_table_cell(&t, i, (size_t)cty), "N") == 0;
+    }
+    if (!rc)
+        rc = ct >= 0 ? somna_hrv_from_beats(v, normal, t.n_rows, &s, err) : somna_hrv_from_rr(v, t.n_rows, 0, &s, err);
+    somna_hrv_opts o;
+    somna_hrv_default_opts(&o);
+    somna_hrv_result r;
+    if (!rc)
+        rc = somna_hrv_compute(&s, &o, &r, err);
+    snprintf(params, psize, "psd=lomb;seg_s=%g;filter=none;%s", o.seg_s, ct >= 0 ? "beats" : "rr");
+    for (int k = 0; !rc && k < SOMNA_HRV_N_MEASURES; k++) {
+        rc = put_measure(db, night_id, somna_hrv_key(k), r.v[k], r.why[k], "hrv", params, err);
+        *n_measures += !rc;
+    }
+    somna_hrv_series_free(&s);
+    free(v);
+    free(normal);
+    somna_table_free(&t);
+    return rc;
+}
+
 int somna_study_process(somna_db *db, int64_t study_id, somna_study_process_stats *st, somna_err *err)
 {
     memset(st, 0, sizeof *st);
@@ -115,7 +173,7 @@ int somna_study_process(somna_db *db, int64_t study_id, somna_study_process_stat
                             "SELECT r.id, r.kind, r.path, r.sha256, n.id, n.lights_off, n.lights_on FROM recording r "
                             "JOIN night n ON n.id = r.night_id JOIN participant pa ON pa.id = n.participant_id "
                             "WHERE pa.study_id = ? AND NOT EXISTS (SELECT 1 FROM process_log l "
-                            "WHERE l.recording_id = r.id) ORDER BY r.id",
+                            "WHERE l.recording_id = r.id AND l.status <> 'skipped') ORDER BY r.id",
                             &p, 1, &r, err);
     if (rc)
         return rc;
@@ -143,6 +201,19 @@ int somna_study_process(somna_db *db, int64_t study_id, somna_study_process_stat
             module = "sleep/hypno";
             int prc = process_hypnogram(db, night, path, somna_db_get_text(&r, i, 5), somna_db_get_text(&r, i, 6),
                                         &nm, params, sizeof params, &fe);
+            if (prc == SOMNA_E_DB) {
+                rc = somna_fail(err, prc, "%s", fe.msg);
+            } else if (prc) {
+                status = "failed";
+                somna_strlcpy(msg, fe.msg, sizeof msg);
+                nm = 0;
+            } else {
+                status = "ok";
+                snprintf(msg, sizeof msg, "%ld measures", nm);
+            }
+        } else if (kind && strcmp(kind, "rr") == 0) {
+            module = "cardio/hrv";
+            int prc = process_beats(db, night, path, &nm, params, sizeof params, &fe);
             if (prc == SOMNA_E_DB) {
                 rc = somna_fail(err, prc, "%s", fe.msg);
             } else if (prc) {

@@ -548,6 +548,8 @@ int somna_study_enrol_csv(somna_db *db, int64_t study_id, const char *path, somn
          c_con = somna_table_col(&t, "contraindications"), c_date = somna_table_col(&t, "date");
     if (c_psqi < 0)
         c_psqi = somna_table_col(&t, "psqi_global");
+    if (c_psqi < 0)
+        c_psqi = somna_table_col(&t, "psqi_screening");
     if ((rc = somna_table_require_col(&t, "participant", &c_id, err))) {
         somna_table_free(&t);
         return rc;
