@@ -1,7 +1,6 @@
 /* somna score — score questionnaires and sleep diaries from a CSV/TSV file.
  * Thin over src/survey: this file maps columns to instrument fields, writes
  * the table/JSON and turns row problems into "file:line: column" messages. */
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,86 +80,24 @@ static void usage(FILE *out)
             "1 usage error, 2 bad input (unreadable file, missing column, bad map).\n");
 }
 
-#define MAX_FIELDS (SOMNA_SURVEY_SCALE_MAX_ITEMS + 4)
-
 typedef struct score_ctx {
     somna_survey_kind kind;
     somna_survey_opts opts;
     const somna_table *t;
     size_t n_fields;
-    long col[MAX_FIELDS];  /* column of each field, -1 = absent */
-    const char *field_name[MAX_FIELDS];
-    size_t last_field;     /* index of the last field looked up */
-    long id_col, date_col; /* -1 = absent */
-    size_t row;            /* row being scored */
+    somna_survey_columns m; /* which column holds which field */
 } score_ctx;
-
-static const char *get_field(void *vctx, const char *field)
-{
-    score_ctx *c = vctx;
-    /* Instruments ask for their fields mostly in table order: start after
-     * the last hit so a lookup is usually one comparison. */
-    for (size_t k = 0; k < c->n_fields; k++) {
-        size_t i = (c->last_field + 1 + k) % c->n_fields;
-        if (strcmp(c->field_name[i], field) == 0) {
-            c->last_field = i;
-            return c->col[i] < 0 ? NULL : somna_table_cell(c->t, c->row, (size_t)c->col[i]);
-        }
-    }
-    return NULL;
-}
-
-/* Loose header comparison: letters and digits only, case-insensitive. */
-static int loose_eq(const char *a, const char *b)
-{
-    for (;;) {
-        while (*a && !isalnum((unsigned char)*a))
-            a++;
-        while (*b && !isalnum((unsigned char)*b))
-            b++;
-        if (!*a || !*b)
-            return !*a && !*b;
-        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
-            return 0;
-        a++;
-        b++;
-    }
-}
-
-static long find_column(const somna_table *t, const char *const *names)
-{
-    for (size_t k = 0; names[k]; k++)
-        for (size_t c = 0; c < t->n_cols; c++)
-            if (loose_eq(t->header[c], names[k]))
-                return (long)c;
-    return -1;
-}
 
 /* Apply one "FIELD -> COLUMN" mapping; `where` names its origin for messages. */
 static int apply_mapping(score_ctx *c, const char *field, const char *column, const char *where)
 {
-    long col = somna_table_col(c->t, column);
-    if (col < 0) {
-        fprintf(stderr, "somna %s: %s: column '%s' is not in %s\n", CMD, where, column, c->t->name);
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    if (somna_survey_columns_set(&c->m, field, column, &err) != 0) {
+        fprintf(stderr, "somna %s: %s: %s\n", CMD, where, err.msg);
         return -1;
     }
-    if (somna_strieq(field, "id")) {
-        c->id_col = col;
-        return 0;
-    }
-    if (somna_strieq(field, "date")) {
-        c->date_col = col;
-        return 0;
-    }
-    for (size_t i = 0; i < c->n_fields; i++)
-        if (somna_strieq(field, somna_survey_field_name(c->kind, &c->opts, i)) ||
-            somna_survey_field_matches(c->kind, &c->opts, i, field)) {
-            c->col[i] = col;
-            return 0;
-        }
-    fprintf(stderr, "somna %s: %s: '%s' is not a field of %s (see 'somna score %s --fields')\n", CMD, where, field,
-            somna_survey_kind_name(c->kind), somna_survey_kind_name(c->kind));
-    return -1;
+    return 0;
 }
 
 static int apply_map_file(score_ctx *c, const char *path)
@@ -245,14 +182,10 @@ static void csv_number(FILE *f, double v)
 }
 
 /* Column name of a problem's field (the record's own name for it). */
+/* Column name of a problem's field (the record's own name for it). */
 static const char *problem_column(const score_ctx *c, const somna_survey_problem *p)
 {
-    if (!p->field[0])
-        return NULL;
-    for (size_t i = 0; i < c->n_fields; i++)
-        if (strcmp(somna_survey_field_name(c->kind, &c->opts, i), p->field) == 0)
-            return c->col[i] >= 0 ? c->t->header[c->col[i]] : p->field;
-    return p->field;
+    return somna_survey_columns_name(&c->m, p->field);
 }
 
 static void problems_text(const score_ctx *c, const somna_survey_result *res, char *buf, size_t size)
@@ -458,10 +391,6 @@ int cmd_score(int argc, char **argv)
     }
 
     c.n_fields = somna_survey_n_fields(c.kind, &c.opts);
-    if (c.n_fields > MAX_FIELDS)
-        return cli_error(CMD, "%zu fields: more than %d", c.n_fields, MAX_FIELDS);
-    for (size_t i = 0; i < c.n_fields; i++)
-        c.field_name[i] = somna_survey_field_name(c.kind, &c.opts, i);
     if (list_fields) {
         printf("%s — %s\n", somna_survey_kind_name(c.kind), somna_survey_kind_title(c.kind));
         for (size_t i = 0; i < c.n_fields; i++)
@@ -488,18 +417,10 @@ int cmd_score(int argc, char **argv)
     int of_open = 0;
 
     /* Columns: standard names and aliases first, then the map overrides. */
-    for (size_t i = 0; i < c.n_fields; i++) {
-        c.col[i] = -1;
-        for (size_t col = 0; col < t.n_cols && c.col[i] < 0; col++)
-            if (somna_survey_field_matches(c.kind, &c.opts, i, t.header[col]))
-                c.col[i] = (long)col;
+    if (somna_survey_columns_init(&c.m, c.kind, &c.opts, &t, &err) != 0) {
+        status = cli_fail(CMD, &err);
+        goto done;
     }
-    static const char *const id_names[] = {"id", "participant", "participant_id", "subject", "subject_id",
-                                           "record_id", "pid", "subj", "patient_id", NULL};
-    static const char *const date_names[] = {"date", "night", "diary_date", "visit_date", "session_date",
-                                             "night_date", NULL};
-    c.id_col = find_column(&t, id_names);
-    c.date_col = find_column(&t, date_names);
     for (size_t i = 0; i < n_maps; i++)
         if (apply_map_file(&c, maps[i]) != 0)
             goto done;
@@ -519,99 +440,33 @@ int cmd_score(int argc, char **argv)
     if (date_name && apply_mapping(&c, "date", date_name, "--date") != 0)
         goto done;
 
-    /* A recorded total (ISI, ESS) with an incomplete set of item columns:
-     * the item-like columns are something else (e.g. "ISI_5" = the total at
-     * week 5), so score the total and say which columns were set aside. */
-    {
-        long total_col = -1;
-        size_t n_items = 0, n_item_cols = 0;
-        for (size_t i = 0; i < c.n_fields; i++) {
-            const char *f = somna_survey_field_name(c.kind, &c.opts, i);
-            if (strstr(f, "_total"))
-                total_col = c.col[i];
-            else {
-                n_items++;
-                n_item_cols += c.col[i] >= 0;
-            }
-        }
-        if (total_col >= 0 && n_item_cols > 0 && n_item_cols < n_items) {
-            char set_aside[1024] = "";
-            size_t o = 0;
-            for (size_t i = 0; i < c.n_fields; i++) {
-                const char *f = somna_survey_field_name(c.kind, &c.opts, i);
-                if (strstr(f, "_total") || c.col[i] < 0)
-                    continue;
-                int n = snprintf(set_aside + o, sizeof set_aside - o, "%s%s", o ? ", " : "", t.header[c.col[i]]);
-                if (n > 0 && (size_t)n < sizeof set_aside - o)
-                    o += (size_t)n;
-                c.col[i] = -1;
-            }
-            if (!quiet)
-                fprintf(stderr,
-                        "somna %s: warning: %s: only %zu of %zu item columns present (%s): scoring the recorded "
-                        "total column %s instead\n",
-                        CMD, input, n_item_cols, n_items, set_aside, t.header[total_col]);
-        }
+    /* Every required field needs a column (a recorded total may stand in
+     * for ISI/ESS items; the library warns when it sets columns aside). */
+    if (somna_survey_columns_check(&c.m, &err) != 0) {
+        status = cli_fail(CMD, &err);
+        goto done;
     }
-
-    /* Every required field needs a column.  A recorded total stands in for
-     * absent ISI/ESS items; PSQI hours in bed for absent clock times. */
-    {
-        int items_found = 0, total_found = 0, tib_found = 0;
-        for (size_t i = 0; i < c.n_fields; i++) {
-            const char *f = somna_survey_field_name(c.kind, &c.opts, i);
-            if (c.col[i] >= 0) {
-                if (strstr(f, "_total"))
-                    total_found = 1;
-                else if (strcmp(f, "psqi_tib") == 0)
-                    tib_found = 1;
-                else
-                    items_found = 1;
-            }
-        }
-        char missing[2048] = "";
-        size_t o = 0;
-        for (size_t i = 0; i < c.n_fields; i++) {
-            const char *f = somna_survey_field_name(c.kind, &c.opts, i);
-            if (c.col[i] >= 0 || somna_survey_field_optional(c.kind, &c.opts, i))
-                continue;
-            if (total_found && !items_found)
-                continue;
-            if (tib_found && (strcmp(f, "psqi_01") == 0 || strcmp(f, "psqi_03") == 0))
-                continue;
-            int n = snprintf(missing + o, sizeof missing - o, "%s%s", o ? ", " : "", f);
-            if (n > 0 && (size_t)n < sizeof missing - o)
-                o += (size_t)n;
-        }
-        if (o) {
-            status = cli_error(CMD,
-                               "%s: no column for %s field(s) %s; name the columns so, or map them with --map / "
-                               "--col FIELD=COLUMN (fields: somna score %s --fields)",
-                               input, somna_survey_kind_name(c.kind), missing, somna_survey_kind_name(c.kind));
-            goto done;
-        }
-    }
-    if (c.id_col < 0 && !quiet)
+    if (c.m.id_col < 0 && !quiet)
         fprintf(stderr,
                 "somna %s: warning: %s has no participant id column (id, participant, subject...; or --id COL): "
                 "rows are identified by their line\n",
                 CMD, input);
-    if (weekly && (c.id_col < 0 || c.date_col < 0)) {
+    if (weekly && (c.m.id_col < 0 || c.m.date_col < 0)) {
         status = cli_error(CMD, "%s: --weekly needs a participant id and a date column (use --id / --date)", input);
         goto done;
     }
 
     if (strict) {
-        for (c.row = 0; c.row < t.n_rows; c.row++) {
+        for (size_t row = 0; row < t.n_rows; row++) {
             somna_survey_result res;
-            if (somna_survey_score(c.kind, &c.opts, get_field, &c, &res, &err) != 0) {
+            if (somna_survey_score_row(&c.m, row, &res, &err) != 0) {
                 status = cli_fail(CMD, &err);
                 goto done;
             }
             if (!res.scored) {
                 char buf[1024];
                 problems_text(&c, &res, buf, sizeof buf);
-                status = cli_error(CMD, "%s:%zu: not scorable (--strict): %s", input, t.line[c.row], buf);
+                status = cli_error(CMD, "%s:%zu: not scorable (--strict): %s", input, t.line[row], buf);
                 goto done;
             }
         }
@@ -652,15 +507,15 @@ int cmd_score(int argc, char **argv)
 
     size_t n_scored = 0, nb = 0;
     band_count bands[16];
-    for (c.row = 0; c.row < t.n_rows; c.row++) {
+    for (size_t row = 0; row < t.n_rows; row++) {
         somna_survey_result res;
-        if (somna_survey_score(c.kind, &c.opts, get_field, &c, &res, &err) != 0) {
+        if (somna_survey_score_row(&c.m, row, &res, &err) != 0) {
             status = cli_fail(CMD, &err);
             goto done;
         }
-        size_t line = t.line[c.row];
-        const char *id = cell_or_empty(&c, c.id_col, c.row);
-        const char *date = cell_or_empty(&c, c.date_col, c.row);
+        size_t line = t.line[row];
+        const char *id = cell_or_empty(&c, c.m.id_col, row);
+        const char *date = cell_or_empty(&c, c.m.date_col, row);
         if (!quiet)
             report_problems(&c, &res, line);
         n_scored += res.scored != 0;
@@ -673,10 +528,10 @@ int cmd_score(int argc, char **argv)
                 nights[n_nights].day = day;
                 memcpy(nights[n_nights].value, res.value, sizeof res.value);
                 n_nights++;
-            } else if (!quiet && c.date_col >= 0) {
+            } else if (!quiet && c.m.date_col >= 0) {
                 fprintf(stderr, "somna %s: note: %s:%zu: column %s: '%s' is not a date YYYY-MM-DD%s; night left out of "
                                 "the weekly means\n",
-                        CMD, input, line, t.header[c.date_col], date, id[0] ? "" : " (or no id)");
+                        CMD, input, line, t.header[c.m.date_col], date, id[0] ? "" : " (or no id)");
             }
         }
         if (json) {

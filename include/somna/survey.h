@@ -134,6 +134,41 @@ size_t somna_survey_main_output(somna_survey_kind kind);
 int somna_survey_score(somna_survey_kind kind, const somna_survey_opts *opts, somna_survey_get_fn get, void *ctx,
                        somna_survey_result *res, somna_err *err);
 
+/* ---- scoring the rows of a table ------------------------------------------
+ * Column resolution shared by the CLI and study imports: the instrument's
+ * fields are found in the header by standard name or alias, the participant
+ * id and date columns by their usual names, and explicit mappings override. */
+
+#define SOMNA_SURVEY_MAX_FIELDS (SOMNA_SURVEY_SCALE_MAX_ITEMS + 4)
+
+struct somna_table;
+
+typedef struct somna_survey_columns {
+    somna_survey_kind kind;
+    const somna_survey_opts *opts;     /* kept by pointer: must outlive the mapping */
+    const struct somna_table *table;
+    size_t n_fields;
+    const char *field[SOMNA_SURVEY_MAX_FIELDS]; /* standard names */
+    long col[SOMNA_SURVEY_MAX_FIELDS];          /* column of each field, -1 = absent */
+    long id_col, date_col;                      /* -1 = absent */
+} somna_survey_columns;
+
+/* Match the header.  Fails only on bad arguments (e.g. a scale without items). */
+int somna_survey_columns_init(somna_survey_columns *m, somna_survey_kind kind, const somna_survey_opts *opts,
+                              const struct somna_table *t, somna_err *err);
+/* Map FIELD (a field name or alias, or "id" / "date") to the column named
+ * COLUMN.  SOMNA_E_NOTFOUND with a message naming the unknown field or column. */
+int somna_survey_columns_set(somna_survey_columns *m, const char *field, const char *column, somna_err *err);
+/* Check that every required field has a column (SOMNA_E_NOTFOUND naming the
+ * missing fields otherwise).  A recorded total (ISI, ESS) stands in for the
+ * items; when only some item-like columns sit beside it they are set aside,
+ * with a warning naming them.  PSQI hours in bed stand in for items 1 and 3. */
+int somna_survey_columns_check(somna_survey_columns *m, somna_err *err);
+/* Header name of the column holding `field` (the field name if unmapped). */
+const char *somna_survey_columns_name(const somna_survey_columns *m, const char *field);
+/* Score row `row` (0-based) of the mapped table. */
+int somna_survey_score_row(const somna_survey_columns *m, size_t row, somna_survey_result *res, somna_err *err);
+
 /* Output indices, for callers that want a named value. */
 enum {
     SOMNA_PSQI_C1 = 0, /* subjective sleep quality */
