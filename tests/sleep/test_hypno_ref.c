@@ -182,6 +182,47 @@ static void test_sleepedf_strings_vs_edf(void **state)
     assert_int_equal(exact, 13);
 }
 
+/* --compare against scikit-learn (accuracy_score, cohen_kappa_score,
+ * f1_score) on the 7 nights where the Sleep-EDF strings disagree with the
+ * EDF+ files (tests/sleep/ref/sklearn_agreement_sleepedf.tsv, see README). */
+static void test_sklearn_agreement(void **state)
+{
+    (void)state;
+    char dir[1024], ref[1024];
+    SHARED_OR_SKIP(dir, "sleep-edf-hypnograms/README.txt");
+    dir[strlen(dir) - strlen("README.txt")] = '\0';
+    const char *src = getenv("SOMNA_SOURCE_DIR");
+    snprintf(ref, sizeof ref, "%s/tests/sleep/ref/sklearn_agreement_sleepedf.tsv", src ? src : ".");
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    somna_table t;
+    assert_ok(somna_table_read(ref, NULL, &t, &err), err);
+    assert_int_equal(t.n_rows, 7);
+    for (size_t r = 0; r < t.n_rows; r++) {
+        char pa[2048], pb[2048];
+        snprintf(pa, sizeof pa, "%s%s", dir, somna_table_cell(&t, r, 0));
+        snprintf(pb, sizeof pb, "%s%s", dir, somna_table_cell(&t, r, 1));
+        somna_hypnogram a, b;
+        assert_ok(read_hyp(pa, 0, &a, &err), err);
+        assert_ok(read_hyp(pb, 0, &b, &err), err);
+        a.n_epochs = b.n_epochs; /* common part, as in the reference */
+        somna_hypno_agreement ag;
+        assert_ok(somna_hypno_compare(&a, &b, &ag, &err), err);
+        double v[9];
+        for (size_t k = 0; k < 9; k++)
+            assert_ok(somna_table_get_double(&t, r, k + 2, &v[k], &err), err);
+        assert_int_equal(ag.n_epochs, (size_t)v[0]);
+        assert_int_equal(ag.n_excluded, (size_t)v[1]);
+        assert_close_rel(ag.accuracy, v[2], 1e-12);
+        assert_close_rel(ag.kappa, v[3], 1e-12);
+        for (int k = 0; k < 5; k++)
+            assert_close_rel(ag.f1[k], v[4 + k], 1e-12);
+        somna_hypno_free(&a);
+        somna_hypno_free(&b);
+    }
+    somna_table_free(&t);
+}
+
 static void count_stages(const somna_hypnogram *h, long c[7])
 {
     for (size_t i = 0; i < h->n_epochs; i++)
@@ -283,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_rsleep_noxturnal),
         cmocka_unit_test(test_yasa_sleepedf),
         cmocka_unit_test(test_sleepedf_strings_vs_edf),
+        cmocka_unit_test(test_sklearn_agreement),
         cmocka_unit_test(test_readme_counts),
         cmocka_unit_test(test_walch_totals),
     };
