@@ -314,12 +314,70 @@ static void test_wrann_round_trip(void **state)
     somna_wfdb_ann_free(a, n);
 }
 
+/* Multi-frequency frames, byte offset and skew: `rdsamp -H` (high
+ * resolution) lists signal A (2 samples per frame) at its own rate and B
+ * (1 per frame, skew 1) repeated.  WFDB stops at the first frame a skewed
+ * signal cannot fill (2 of the 3 frames); somna keeps A's third frame and
+ * marks B's missing sample invalid (checked in test_wfdb.c). */
+static void test_multifrequency(void **state)
+{
+    (void)state;
+    TOOLS_OR_SKIP();
+    char dir[1024];
+    test_tmp_path(dir, sizeof dir, "wfdb_peer_mf");
+    mkdir(dir, 0755);
+    const unsigned char dat[] = {0xDE, 0xAD, 0xBE, 0xEF, 10, 0, 11, 0, 20, 0, 12, 0, 13, 0,
+                                 21, 0, 14, 0, 15, 0, 22, 0};
+    char path[1200];
+    snprintf(path, sizeof path, "%s/mf.dat", dir);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fwrite(dat, 1, sizeof dat, fp);
+    fclose(fp);
+    snprintf(path, sizeof path, "%s/mf.hea", dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("mf 2 50 3\nmf.dat 16x2+4 1\nmf.dat 16:1+4 1\n", fp);
+    fclose(fp);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s/rdsamp' -r mf -H", bindir);
+    char *out = run(dir, "", cmd, NULL);
+    snprintf(path, sizeof path, "%s/mf", dir);
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    somna_wfdb_record *r = NULL;
+    if (somna_wfdb_open(path, &r, &err) != SOMNA_OK)
+        fail_msg("%s", err.msg);
+    int32_t a[6], b[3];
+    assert_int_equal(somna_wfdb_read_adu(r, 0, 0, 6, a, &err), SOMNA_OK);
+    assert_int_equal(somna_wfdb_read_adu(r, 1, 0, 3, b, &err), SOMNA_OK);
+    const char *p = out;
+    int rows = 0;
+    while (*p) {
+        long long tick, va, vb;
+        int used = 0;
+        if (sscanf(p, "%lld %lld %lld%n", &tick, &va, &vb, &used) != 3)
+            break;
+        assert_int_equal(tick, rows);
+        assert_int_equal(a[rows], va);
+        assert_int_equal(b[rows / 2], vb);
+        rows++;
+        p += used;
+        while (*p == '\n' || *p == ' ' || *p == '\t')
+            p++;
+    }
+    assert_int_equal(rows, 4);
+    somna_wfdb_close(r);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rdsamp_mitdb),
         cmocka_unit_test(test_xform_formats),
         cmocka_unit_test(test_wrann_round_trip),
+        cmocka_unit_test(test_multifrequency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
