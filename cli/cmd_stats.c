@@ -1026,6 +1026,26 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
         goto done;
     if (m.singular)
         note_add(&rep, "boundary (singular) fit: the participant variance is estimated as 0");
+    /* one F test per term (all its dummies jointly), as lmerTest's anova() */
+    somna_stats_result ft[MAX_COV + 1];
+    {
+        size_t c0 = 1;
+        for (size_t i = 0; i < nt; i++) {
+            size_t q = terms[i].categorical ? terms[i].L.n - 1 : 1;
+            double *L = calloc(q * p, sizeof *L);
+            somna_err e2;
+            somna_err_init(&e2, NULL, NULL);
+            somna_stats_result_init(&ft[i]);
+            if (L) {
+                for (size_t r = 0; r < q; r++)
+                    L[r * p + c0 + r] = 1.0;
+                if (somna_stats_lmm_ftest(&m, L, q, &ft[i], &e2))
+                    note_add2(&rep, "F test not computed: ", e2.msg);
+            }
+            free(L);
+            c0 += q;
+        }
+    }
     out oo = {.json = o->json};
     begin(&oo, o, "linear mixed model (REML), random intercept per subject");
     if (o->json) {
@@ -1052,6 +1072,19 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
             somna_json_object_end(&oo.j);
         }
         somna_json_array_end(&oo.j);
+        somna_json_key(&oo.j, "terms");
+        somna_json_array_begin(&oo.j);
+        for (size_t i = 0; i < nt; i++) {
+            somna_json_object_begin(&oo.j);
+            somna_json_kv_string(&oo.j, "term", names[i]);
+            somna_json_kv_string(&oo.j, "statistic_name", "F");
+            somna_json_kv_number(&oo.j, "statistic", ft[i].statistic);
+            somna_json_kv_number(&oo.j, "df", ft[i].df);
+            somna_json_kv_number(&oo.j, "df2", ft[i].df2);
+            somna_json_kv_number(&oo.j, "p", ft[i].p);
+            somna_json_object_end(&oo.j);
+        }
+        somna_json_array_end(&oo.j);
         json_drops(&oo, &rep, n);
     } else {
         char b[7][32];
@@ -1065,6 +1098,11 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
             printf("  %-24s %12s %12s %10s %10s %12s %24s\n", coef_name[j], fmt(b[0], 32, c->estimate),
                    fmt(b[1], 32, c->se), fmt(b[2], 32, c->df), fmt(b[3], 32, c->t), fmt(b[4], 32, c->p), ci);
         }
+        if (nt)
+            printf("  F tests (Satterthwaite df):\n");
+        for (size_t i = 0; i < nt; i++)
+            printf("    %-22s F(%s, %s) = %s, p = %s\n", names[i], fmt(b[0], 32, ft[i].df), fmt(b[1], 32, ft[i].df2),
+                   fmt(b[2], 32, ft[i].statistic), fmt(b[3], 32, ft[i].p));
         text_drops(&rep, "observations", n);
     }
     end(&oo);

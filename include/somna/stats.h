@@ -172,6 +172,10 @@ typedef struct somna_stats_lmm {
     double reml_criterion;    /* -2 * REML log-likelihood, as lme4's REMLcrit() */
     int singular;             /* tau2 estimated at 0 (boundary fit) */
     somna_stats_lmm_coef *coef; /* p entries, in column order of X */
+    /* internal, for contrasts and F tests after the fit: */
+    double *vcov_;             /* p x p covariance of the estimates */
+    double *dvcov_;            /* 2 x p x p: its derivatives in (theta, sigma) */
+    double avar_[4];           /* asymptotic covariance of (theta, sigma) */
 } somna_stats_lmm;
 
 /* Fit by REML (Patterson & Thompson 1971) profiling the variance ratio
@@ -183,6 +187,17 @@ typedef struct somna_stats_lmm {
 int somna_stats_lmm_fit(const double *X, const double *y, const size_t *group, size_t n, size_t p,
                         size_t n_groups, double conf, somna_stats_lmm *m, somna_err *err);
 void somna_stats_lmm_free(somna_stats_lmm *m);
+
+/* Estimate, SE, Satterthwaite df, t, p and CI of the contrast l'b (l has p
+ * entries), e.g. the difference between two non-reference conditions. */
+int somna_stats_lmm_contrast(const somna_stats_lmm *m, const double *l, double conf, somna_stats_lmm_coef *out,
+                             somna_err *err);
+
+/* Joint F test of L b = 0 (L is q x p row-major, e.g. every dummy of a
+ * factor): F, df = q, df2 by Satterthwaite's method for multi-df contrasts
+ * (Fai & Cornelius 1996), as lmerTest's anova(); r->statistic = F. */
+int somna_stats_lmm_ftest(const somna_stats_lmm *m, const double *L, size_t q, somna_stats_result *r,
+                          somna_err *err);
 
 /* ---- categorical --------------------------------------------------------- */
 

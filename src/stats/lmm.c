@@ -18,6 +18,7 @@
 
 #include <gsl/gsl_cdf.h>
 
+#include "somna/parse.h"
 #include "stats/stats_internal.h"
 
 #define LMM_MAX_DENSE 4000 /* Satterthwaite step builds an n x n matrix */
@@ -150,14 +151,18 @@ void somna_stats_lmm_free(somna_stats_lmm *m)
     if (!m)
         return;
     free(m->coef);
+    free(m->vcov_);
+    free(m->dvcov_);
     m->coef = NULL;
+    m->vcov_ = NULL;
+    m->dvcov_ = NULL;
 }
 
 /* Satterthwaite df for every coefficient (see file header).  Builds the
  * n x n REML projection P = S^-1 - S^-1 X C X' S^-1 (S = Sigma, C = cov(b)
  * = (X'S^-1X)^-1 since phi1 = sigma^2 scales it in). */
 static int satterthwaite(const double *X, const double *y, const size_t *grp, const size_t *gsize, size_t n,
-                         size_t p, size_t G, double s2, double gamma, const double *C, double *df)
+                         size_t p, size_t G, double s2, double gamma, const double *C, double *dvcov, double *avar)
 {
     double phi1 = s2, phi2 = gamma * s2, sigma = sqrt(s2), theta = sqrt(gamma);
     double *SX = malloc(n * p * sizeof *SX), *P = malloc(n * n * sizeof *P);
@@ -258,24 +263,29 @@ static int satterthwaite(const double *X, const double *y, const size_t *grp, co
         goto out;
     /* A = 2 H^-1: asymptotic covariance of (theta, sigma) */
     double A[2][2] = {{2 * H[1][1] / det, -2 * H[0][1] / det}, {-2 * H[1][0] / det, 2 * H[0][0] / det}};
-    for (size_t j = 0; j < p; j++) {
-        /* v = S^-1 X C e_j: d var_j / d phi_k = v' V_k v */
-        memset(zv, 0, G * sizeof *zv);
-        double vv = 0.0, zz2 = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            v[i] = Q[i * p + j];
-            vv += v[i] * v[i];
-            zv[grp[i]] += v[i];
+    avar[0] = A[0][0];
+    avar[1] = A[0][1];
+    avar[2] = A[1][0];
+    avar[3] = A[1][1];
+    /* d cov(b) / d phi_k = Q' V_k Q with Q = S^-1 X C: V_1 = I, V_2 = ZZ'.
+     * Stored already transformed to (theta, sigma). */
+    double *ZQ = calloc(G * p, sizeof *ZQ);
+    if (!ZQ)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        for (size_t a = 0; a < p; a++)
+            ZQ[grp[i] * p + a] += Q[i * p + a];
+    for (size_t a = 0; a < p; a++)
+        for (size_t b = 0; b < p; b++) {
+            double g1p = 0.0, g2p = 0.0;
+            for (size_t i = 0; i < n; i++)
+                g1p += Q[i * p + a] * Q[i * p + b];
+            for (size_t g = 0; g < G; g++)
+                g2p += ZQ[g * p + a] * ZQ[g * p + b];
+            for (int t = 0; t < 2; t++)
+                dvcov[(size_t)t * p * p + a * p + b] = J[0][t] * g1p + J[1][t] * g2p;
         }
-        for (size_t g = 0; g < G; g++)
-            zz2 += zv[g] * zv[g];
-        double gp[2] = {vv, zz2}, gt[2];
-        for (int a = 0; a < 2; a++)
-            gt[a] = J[0][a] * gp[0] + J[1][a] * gp[1];
-        double q = gt[0] * (A[0][0] * gt[0] + A[0][1] * gt[1]) + gt[1] * (A[1][0] * gt[0] + A[1][1] * gt[1]);
-        double var = C[j * p + j];
-        df[j] = q > 0 ? 2 * var * var / q : NAN;
-    }
+    free(ZQ);
     rc = 0;
 out:
     free(SX);
@@ -452,24 +462,23 @@ int somna_stats_lmm_fit(const double *X, const double *y, const size_t *group, s
         for (size_t a = 0; a < p; a++)
             C[a * p + j] = s2 * pl.tmp[a];
     }
-    if (satterthwaite(X, y, grp, gsize, n, p, G, s2, gamma, C, df)) {
+    m->vcov_ = C;
+    C = NULL;
+    m->dvcov_ = malloc(2 * p * p * sizeof *m->dvcov_);
+    if (!m->dvcov_) {
+        rc = somna_fail(err, SOMNA_E_NOMEM, "out of memory");
+        goto done;
+    }
+    if (satterthwaite(X, y, grp, gsize, n, p, G, s2, gamma, m->vcov_, m->dvcov_, m->avar_)) {
         rc = somna_fail(err, SOMNA_E_DATA, "mixed model: Satterthwaite degrees of freedom not computable");
         goto done;
     }
+    for (size_t j = 0; j < p; j++)
+        m->coef[j].estimate = pl.beta[j];
     for (size_t j = 0; j < p; j++) {
-        somna_stats_lmm_coef *c = &m->coef[j];
-        c->estimate = pl.beta[j];
-        c->se = sqrt(C[j * p + j]);
-        c->df = df[j];
-        c->t = c->estimate / c->se;
-        if (isfinite(c->df) && c->df > 0) {
-            c->p = 2.0 * gsl_cdf_tdist_Q(fabs(c->t), c->df);
-            double q = gsl_cdf_tdist_Qinv((1.0 - conf) / 2.0, c->df);
-            c->ci_low = c->estimate - q * c->se;
-            c->ci_high = c->estimate + q * c->se;
-        } else {
-            c->p = c->ci_low = c->ci_high = NAN;
-        }
+        for (size_t a = 0; a < p; a++)
+            df[a] = a == j ? 1.0 : 0.0;
+        somna_stats_lmm_contrast(m, df, conf, &m->coef[j], NULL);
     }
 done:
     free(map);
@@ -480,5 +489,188 @@ done:
     plan_free(&pl);
     if (rc != SOMNA_OK)
         somna_stats_lmm_free(m);
+    return rc;
+}
+
+/* l' V l for a p x p matrix V */
+static double quad(const double *V, const double *l, size_t p)
+{
+    double s = 0.0;
+    for (size_t a = 0; a < p; a++)
+        for (size_t b = 0; b < p; b++)
+            s += l[a] * V[a * p + b] * l[b];
+    return s;
+}
+
+/* Satterthwaite df of l'b: 2 var^2 / (g' A g), g = d var / d(theta, sigma) */
+static double contrast_df(const somna_stats_lmm *m, const double *l)
+{
+    size_t p = m->p;
+    double var = quad(m->vcov_, l, p);
+    double g0 = quad(m->dvcov_, l, p), g1 = quad(m->dvcov_ + p * p, l, p);
+    const double *A = m->avar_;
+    double q = g0 * (A[0] * g0 + A[1] * g1) + g1 * (A[2] * g0 + A[3] * g1);
+    return q > 0 ? 2.0 * var * var / q : NAN;
+}
+
+static int contrast_into(const somna_stats_lmm *m, const double *l, double conf, somna_stats_lmm_coef *c,
+                         somna_err *err);
+
+int somna_stats_lmm_contrast(const somna_stats_lmm *m, const double *l, double conf, somna_stats_lmm_coef *out,
+                             somna_err *err)
+{
+    /* computed into a local: out may be one of m->coef */
+    somna_stats_lmm_coef c;
+    int rc = contrast_into(m, l, conf, &c, err);
+    *out = c;
+    return rc;
+}
+
+static int contrast_into(const somna_stats_lmm *m, const double *l, double conf, somna_stats_lmm_coef *c,
+                         somna_err *err)
+{
+    c->estimate = c->se = c->df = c->t = c->p = c->ci_low = c->ci_high = NAN;
+    if (!m || !m->vcov_ || !m->dvcov_ || !m->coef)
+        return somna_fail(err, SOMNA_E_ARG, "mixed model contrast: the model was not fitted");
+    if (somna_stats_check_conf(conf, err))
+        return SOMNA_E_ARG;
+    size_t p = m->p;
+    double est = 0.0;
+    for (size_t a = 0; a < p; a++)
+        est += l[a] * m->coef[a].estimate;
+    double var = quad(m->vcov_, l, p);
+    if (!(var > 0))
+        return somna_fail(err, SOMNA_E_ARG, "mixed model contrast: zero contrast (variance 0)");
+    c->estimate = est;
+    c->se = sqrt(var);
+    c->t = est / c->se;
+    c->df = contrast_df(m, l);
+    if (isfinite(c->df) && c->df > 0) {
+        c->p = 2.0 * gsl_cdf_tdist_Q(fabs(c->t), c->df);
+        double q = gsl_cdf_tdist_Qinv((1.0 - conf) / 2.0, c->df);
+        c->ci_low = est - q * c->se;
+        c->ci_high = est + q * c->se;
+        return SOMNA_OK;
+    }
+    return somna_fail(err, SOMNA_E_DATA, "mixed model contrast: Satterthwaite df not computable");
+}
+
+int somna_stats_lmm_ftest(const somna_stats_lmm *m, const double *L, size_t q, somna_stats_result *r,
+                          somna_err *err)
+{
+    somna_stats_result_init(r);
+    somna_strlcpy(r->test, "mixed-model F test", sizeof r->test);
+    somna_strlcpy(r->statistic_name, "F", sizeof r->statistic_name);
+    somna_strlcpy(r->method, "Satterthwaite denominator df (Fai & Cornelius 1996)", sizeof r->method);
+    if (!m || !m->vcov_ || !m->dvcov_ || !m->coef)
+        return somna_fail(err, SOMNA_E_ARG, "mixed model F test: the model was not fitted");
+    size_t p = m->p;
+    if (q == 0 || q > p)
+        return somna_fail(err, SOMNA_E_ARG, "mixed model F test: %zu contrast rows for %zu coefficients", q, p);
+    r->n = m->n_obs;
+    /* V = L C L' = P D P' (Jacobi rotations: q is small) */
+    double *V = calloc(q * q, sizeof *V), *P = calloc(q * q, sizeof *P), *l = malloc(p * sizeof *l);
+    int rc = SOMNA_OK;
+    if (!V || !P || !l) {
+        rc = somna_fail(err, SOMNA_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < q; i++)
+        for (size_t j = 0; j < q; j++) {
+            double s = 0.0;
+            for (size_t a = 0; a < p; a++)
+                for (size_t b = 0; b < p; b++)
+                    s += L[i * p + a] * m->vcov_[a * p + b] * L[j * p + b];
+            V[i * q + j] = s;
+        }
+    for (size_t i = 0; i < q; i++)
+        P[i * q + i] = 1.0;
+    for (int sweep = 0; sweep < 100; sweep++) {
+        double off = 0.0;
+        for (size_t i = 0; i < q; i++)
+            for (size_t j = i + 1; j < q; j++)
+                off += V[i * q + j] * V[i * q + j];
+        if (off < 1e-30)
+            break;
+        for (size_t i = 0; i < q; i++)
+            for (size_t j = i + 1; j < q; j++) {
+                if (V[i * q + j] == 0.0)
+                    continue;
+                double th = (V[j * q + j] - V[i * q + i]) / (2 * V[i * q + j]);
+                double t = (th >= 0 ? 1.0 : -1.0) / (fabs(th) + sqrt(th * th + 1));
+                double cs = 1 / sqrt(t * t + 1), sn = t * cs;
+                for (size_t k = 0; k < q; k++) { /* V <- R' V R */
+                    double a = V[k * q + i], b = V[k * q + j];
+                    V[k * q + i] = cs * a - sn * b;
+                    V[k * q + j] = sn * a + cs * b;
+                }
+                for (size_t k = 0; k < q; k++) {
+                    double a = V[i * q + k], b = V[j * q + k];
+                    V[i * q + k] = cs * a - sn * b;
+                    V[j * q + k] = sn * a + cs * b;
+                }
+                for (size_t k = 0; k < q; k++) {
+                    double a = P[k * q + i], b = P[k * q + j];
+                    P[k * q + i] = cs * a - sn * b;
+                    P[k * q + j] = sn * a + cs * b;
+                }
+            }
+    }
+    double maxd = 0.0;
+    for (size_t i = 0; i < q; i++)
+        maxd = fmax(maxd, V[i * q + i]);
+    double F = 0.0, E = 0.0, nu_first = NAN, nu_sum = 0.0;
+    size_t rank = 0;
+    int any_small = 0, all_equal = 1;
+    for (size_t k = 0; k < q; k++) {
+        double d = V[k * q + k];
+        if (!(d > 1e-8 * maxd))
+            continue; /* direction without information (rank-deficient L) */
+        for (size_t a = 0; a < p; a++) {
+            double s = 0.0;
+            for (size_t i = 0; i < q; i++)
+                s += P[i * q + k] * L[i * p + a];
+            l[a] = s;
+        }
+        double est = 0.0;
+        for (size_t a = 0; a < p; a++)
+            est += l[a] * m->coef[a].estimate;
+        F += est * est / d;
+        double nu = contrast_df(m, l);
+        if (!isfinite(nu)) {
+            rc = somna_fail(err, SOMNA_E_DATA, "mixed model F test: Satterthwaite df not computable");
+            goto done;
+        }
+        nu_sum += nu;
+        if (rank == 0)
+            nu_first = nu;
+        else if (fabs(nu - nu_first) >= 1e-8)
+            all_equal = 0;
+        if (nu <= 2)
+            any_small = 1;
+        else
+            E += nu / (nu - 2);
+        rank++;
+    }
+    if (rank == 0) {
+        rc = somna_fail(err, SOMNA_E_DATA, "mixed model F test: the contrast matrix is zero");
+        goto done;
+    }
+    /* lmerTest's rule: one df, or all equal -> that df; any <= 2 -> 2 */
+    double fr = (double)rank, df2;
+    if (rank == 1 || all_equal)
+        df2 = nu_sum / fr;
+    else if (any_small)
+        df2 = 2.0;
+    else
+        df2 = 2.0 * E / (E - fr);
+    r->statistic = F / fr;
+    r->df = fr;
+    r->df2 = df2;
+    r->p = gsl_cdf_fdist_Q(r->statistic, fr, df2);
+done:
+    free(V);
+    free(P);
+    free(l);
     return rc;
 }

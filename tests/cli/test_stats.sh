@@ -79,6 +79,9 @@ check "LMM condition C2 estimate" "$(jnum estimate "$TMP/out" 2)" "$(expected lm
 check "LMM condition C2 Satterthwaite df" "$(jnum df "$TMP/out" 2)" "$(expected lmm1 coef1 3)" 1e-6
 check "LMM period p" "$(jnum p "$TMP/out" 4)" "$(expected lmm1 coef3 5)" 1e-6
 expect_grep '"term": "condition\[C2\]"' "$TMP/out"
+# the "terms" F tests follow the coefficients: condition, then period
+check "LMM condition F" "$(jnum statistic "$TMP/out" 5)" "$(expected lmm1_F cond 1)" 1e-6
+check "LMM condition F df2" "$(jnum df2 "$TMP/out" 1)" "$(expected lmm1_F cond 3)" 1e-6
 
 # ---- categorical ----------------------------------------------------------------
 # McNemar 2 x 2 from R's table (rows before, cols after): 5 14 / 3 8

@@ -273,3 +273,12 @@ l2 <- data.frame(id = factor(rep(seq_len(nrow(Y2)), 2)), cond = factor(rep(1:2, 
 a2 <- suppressWarnings(aov_ez("id", "y", l2, within = "cond", anova_table = list(correction = "none", es = "ges")))
 out("rm2", "F", a2$anova_table$F); out("rm2", "p", a2$anova_table$`Pr(>F)`); out("rm2", "ges", a2$anova_table$ges)
 htest("fr2", friedman.test(Y2))
+# omnibus F test of condition (lmerTest anova, type III = joint test of the
+# condition dummies here) and a contrast between two non-reference conditions
+av <- anova(m1)
+out("lmm1_F", "cond", c(av["factor(cond)", "F value"], av["factor(cond)", "NumDF"], av["factor(cond)", "DenDF"], av["factor(cond)", "Pr(>F)"]))
+out("lmm1_F", "period", c(av["period", "F value"], av["period", "NumDF"], av["period", "DenDF"], av["period", "Pr(>F)"]))
+ct <- contest(m1, L = c(0, -1, 1, 0), joint = FALSE)
+out("lmm1_contrast", "c3_c2", c(ct$Estimate, ct$`Std. Error`, ct$df, ct$`t value`, ct$`Pr(>|t|)`))
+av3 <- anova(m3)
+out("lmm3_F", "cond", c(av3[1, "F value"], av3[1, "NumDF"], av3[1, "DenDF"], av3[1, "Pr(>F)"]))

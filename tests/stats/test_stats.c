@@ -411,6 +411,26 @@ static void test_lmm_crossover_unbalanced(void **s)
     assert_close_rel(m.coef[1].ci_low, ex("lmm1", "ci1", 0), REL_LMM);
     assert_close_rel(m.coef[1].ci_high, ex("lmm1", "ci1", 1), REL_LMM);
     assert_int_equal(m.n_groups, 15);
+    /* omnibus F of condition (2 dummies) and of period, as lmerTest's anova() */
+    double L[2 * 4] = {0, 1, 0, 0, 0, 0, 1, 0};
+    somna_stats_result r;
+    assert_int_equal(somna_stats_lmm_ftest(&m, L, 2, &r, NULL), 0);
+    assert_close_rel(r.statistic, ex("lmm1_F", "cond", 0), REL_LMM);
+    assert_close_rel(r.df, ex("lmm1_F", "cond", 1), 1e-15);
+    assert_close_rel(r.df2, ex("lmm1_F", "cond", 2), REL_LMM);
+    assert_close_rel(r.p, ex("lmm1_F", "cond", 3), REL_LMM);
+    double Lp[4] = {0, 0, 0, 1};
+    assert_int_equal(somna_stats_lmm_ftest(&m, Lp, 1, &r, NULL), 0);
+    assert_close_rel(r.statistic, ex("lmm1_F", "period", 0), REL_LMM);
+    assert_close_rel(r.df2, ex("lmm1_F", "period", 2), REL_LMM);
+    assert_close_rel(r.p, ex("lmm1_F", "period", 3), REL_LMM);
+    /* condition 3 - condition 2 */
+    double l[4] = {0, -1, 1, 0};
+    somna_stats_lmm_coef c;
+    assert_int_equal(somna_stats_lmm_contrast(&m, l, 0.95, &c, NULL), 0);
+    double want[5] = {c.estimate, c.se, c.df, c.t, c.p};
+    for (size_t i = 0; i < 5; i++)
+        assert_close_rel(want[i], ex("lmm1_contrast", "c3_c2", i), REL_LMM);
     somna_stats_lmm_free(&m);
 }
 
@@ -470,6 +490,15 @@ static void lmm_factor_case(const char *c, size_t ngroups, int singular)
         assert_close_rel(m.reml_criterion, ex(c, "reml", 0), REL_LMM);
     } else {
         check_lmm(c, &m);
+    }
+    if (strcmp(c, "lmm3") == 0) {
+        /* balanced: both condition contrasts have df 14, lmerTest returns it */
+        double L[2 * 3] = {0, 1, 0, 0, 0, 1};
+        somna_stats_result r;
+        assert_int_equal(somna_stats_lmm_ftest(&m, L, 2, &r, NULL), 0);
+        assert_close_rel(r.statistic, ex("lmm3_F", "cond", 0), REL_LMM);
+        assert_close_rel(r.df2, ex("lmm3_F", "cond", 2), REL_LMM);
+        assert_close_rel(r.p, ex("lmm3_F", "cond", 3), REL_LMM);
     }
     somna_stats_lmm_free(&m);
 }
