@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# End to end: `somna demo` simulates the seed-000-shaped study, runs the
+# whole chain (survey, io, cardio, emg, sleep, study, stats, report) and
+# must recover every simulated effect inside its 95 % confidence interval
+# (recovery.tsv), detect the simulated R peaks, and write the report.
+. "$(dirname "$0")/lib.sh"
+expect_exit 0 "$SOMNA" demo --help
+expect_grep "seed 000" "$TMP/out"
+expect_exit 1 "$SOMNA" demo --bogus
+expect_exit 0 "$SOMNA" demo -o "$TMP/demo"
+expect_grep "report:" "$TMP/out"
+expect_grep "R peaks vs simulated truth" "$TMP/out"
+[ -s "$TMP/demo/report.html" ] || fail "no report.html"
+grep -qi "<html" "$TMP/demo/report.html" || fail "report.html is not HTML"
+r="$TMP/demo/recovery.tsv"
+[ -s "$r" ] || fail "no recovery.tsv"
+# 7 measures x 2 massage conditions compared with the truth
+n=$(tail -n +2 "$r" | wc -l)
+[ "$n" = 14 ] || fail "recovery.tsv has $n comparisons, want 14"
+missed=$(awk -F'\t' 'NR > 1 && $9 != "yes"' "$r")
+[ -z "$missed" ] || fail "effects outside their 95 % CI:
+$missed"
+# the seed-000 headline effects are there with the right sign
+awk -F'\t' '$1 == "ln_EMG_tone_NREM" && $2 == "sports" { found = 1; if ($5 >= 0) exit 1 } END { exit !found }' "$r" ||
+  fail "sports massage did not lower chin EMG tone"
+awk -F'\t' '$1 == "SOL" && $2 == "relaxation" { found = 1; if ($5 >= 0) exit 1 } END { exit !found }' "$r" ||
+  fail "relaxation massage did not shorten sleep-onset latency"
+# Se/+P of the R-peak detector against the simulator's truth
+se=$(sed -n 's/.*Se \([0-9.]*\) %.*/\1/p' "$TMP/out")
+awk -v s="$se" 'BEGIN { exit !(s >= 99.5) }' || fail "R-peak sensitivity $se % on simulated ECG"
+finish
