@@ -274,6 +274,8 @@ static int read_annotations(somna_edf *e, somna_err *err)
     return SOMNA_OK;
 }
 
+static void populate(somna_edf *e);
+
 /* ---- open -------------------------------------------------------------------*/
 
 static int parse_header(somna_edf *e, somna_err *err)
@@ -521,6 +523,9 @@ static int parse_header(somna_edf *e, somna_err *err)
     for (int64_t r = 0; r < h->n_records; r++)
         h->record_onsets[r] = (double)r * h->record_duration;
     if (e->first_annot >= 0) {
+        /* The TAL walk touches every record, i.e. every page: fault them in
+         * one call rather than one fault per page. */
+        populate(e);
         rc = read_annotations(e, err);
         if (rc)
             return rc;
@@ -669,6 +674,22 @@ static inline int32_t bdf_s24(const unsigned char *p)
     return (int32_t)(v ^ 0x800000u) - 0x800000;
 }
 
+/* Blocks of 8 with a fixed trip count: GCC's -O2 cost model vectorises
+ * these (int16 -> double conversion and multiply-add, 2-4 lanes wide) where
+ * it leaves a loop of unknown length scalar. */
+static void decode16(const unsigned char *p, int64_t n, double bv, double off, double *o)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        int16_t v[8];
+        memcpy(v, p + 2 * i, sizeof v); /* little-endian host (x86-64, arm64) */
+        for (int j = 0; j < 8; j++)
+            o[i + j] = bv * (off + (double)v[j]);
+    }
+    for (; i < n; i++)
+        o[i] = bv * (off + (double)edf_s16(p + 2 * i));
+}
+
 int somna_edf_read_physical(somna_edf *e, int sig, int64_t first, int64_t n, double *out, somna_err *err)
 {
     int rc = check_request(e, sig, first, n, out, err);
@@ -686,8 +707,7 @@ int somna_edf_read_physical(somna_edf *e, int sig, int64_t first, int64_t n, dou
         double *o = out + done;
         if (e->bytes_per_sample == 2) {
             p += (size_t)k * 2;
-            for (int64_t i = 0; i < take; i++)
-                o[i] = bv * (off + (double)edf_s16(p + 2 * i));
+            decode16(p, take, bv, off, o);
         } else {
             p += (size_t)k * 3;
             for (int64_t i = 0; i < take; i++)
