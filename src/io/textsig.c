@@ -11,6 +11,7 @@
 #include "somna/textsig.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,46 @@ static int next_field(cursor *c, const char **f, size_t *len, int *more)
     *f = s;
     *len = (size_t)(e - s);
     return 1;
+}
+
+/* Fast path for plain decimals ("-12.8338"): Clinger's exact case (W. D.
+ * Clinger, "How to read floating point numbers accurately", PLDI 1990): an
+ * integer mantissa below 2^53 divided by a power of ten up to 10^22 is one
+ * correctly rounded IEEE division, so the result equals strtod's.  Anything
+ * else (exponents, long mantissas) goes to somna_parse_double. */
+static int parse_number(const char *f, size_t len, double *out)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    int neg = 0;
+    if (i < len && (f[i] == '-' || f[i] == '+')) {
+        neg = f[i] == '-';
+        i++;
+    }
+    uint64_t m = 0;
+    int sig = 0, ndig = 0, frac = 0, dot = 0;
+    for (; i < len; i++) {
+        char c = f[i];
+        if (c >= '0' && c <= '9') {
+            ndig++;
+            if (m > 0 || c != '0')
+                sig++;
+            m = m * 10 + (uint64_t)(c - '0');
+            frac += dot;
+            if (sig > 15 || frac > 22)
+                return somna_parse_double(f, len, out);
+        } else if (c == '.' && !dot) {
+            dot = 1;
+        } else {
+            return somna_parse_double(f, len, out);
+        }
+    }
+    if (ndig == 0) /* "-", ".", "+." are not numbers */
+        return somna_parse_double(f, len, out);
+    double v = (double)m / pow10[frac];
+    *out = neg ? -v : v;
+    return 0;
 }
 
 static int is_missing(const char *f, size_t len)
@@ -162,7 +203,7 @@ static int parse_text(const char *path, const char *text, size_t len, double fs,
     size_t fl;
     while (next_field(&c, &f, &fl, &first)) {
         double v;
-        if (!is_missing(f, fl) && somna_parse_double(f, fl, &v) != 0)
+        if (!is_missing(f, fl) && parse_number(f, fl, &v) != 0)
             header = 1;
         if (++ncol > TEXTSIG_MAX_COLS)
             return somna_fail(err, SOMNA_E_FORMAT, "%s:%zu: more than %d columns", path, ln, TEXTSIG_MAX_COLS);
@@ -245,7 +286,7 @@ static int parse_text(const char *path, const char *text, size_t len, double fs,
                 v = NAN;
                 if (missing++ == 0)
                     first_missing_line = ln;
-            } else if (somna_parse_double(f, fl, &v) != 0) {
+            } else if (parse_number(f, fl, &v) != 0) {
                 return somna_fail(err, SOMNA_E_FORMAT, "%s:%zu: column %d (%s): '%.*s' is not a number", path, ln,
                                   k + 1, out->labels[k], (int)(fl > 40 ? 40 : fl), f);
             }

@@ -163,12 +163,65 @@ static void test_errors(void **state)
     assert_non_null(strstr(err.msg, "ts_absent.txt"));
 }
 
+/* Numbers must come out exactly as the C library's strtod reads them (the
+ * reader has a fast path for plain decimals). */
+static void test_numbers_exact(void **state)
+{
+    (void)state;
+    static const char *const vals[] = {
+        "0.1", "-0.0", "0", "-327.7744", "327.9933", "123456789012345", "1234567890123456", "0.30000000000000004",
+        "1e5", "-2.5E-3", "9007199254740993", ".5", "5.", "+7.25", "0.0000000000000000000001",
+        "0.00000000000000000000001", "999999999999999.9", "0.000123456789012345", "-1.7976931348623157e308",
+        "4.9e-324", "100000000000000000000000", "3.14159265358979"};
+    const size_t n = sizeof vals / sizeof vals[0];
+    char text[2048] = "x\n";
+    for (size_t i = 0; i < n; i++) {
+        strncat(text, vals[i], sizeof text - strlen(text) - 2);
+        strncat(text, "\n", sizeof text - strlen(text) - 1);
+    }
+    char p[1024];
+    write_tmp(p, sizeof p, "ts_numbers.txt", text, strlen(text));
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    somna_textsig ts;
+    if (somna_textsig_read(p, 1, &ts, &err) != SOMNA_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(ts.n_samples, (int64_t)n);
+    for (size_t i = 0; i < n; i++) {
+        double want = strtod(vals[i], NULL);
+        if (memcmp(&want, &ts.data[0][i], sizeof want) != 0)
+            fail_msg("'%s' read as %.17g, strtod gives %.17g", vals[i], ts.data[0][i], want);
+    }
+    somna_textsig_free(&ts);
+
+    /* Every value of a DREAMS export, token by token. */
+    char d[1024];
+    SHARED_OR_SKIP(d, "dreams-spindles/excerpt2_CZ-A1_200Hz.txt");
+    assert_int_equal(somna_textsig_read(d, 200, &ts, &err), SOMNA_OK);
+    assert_int_equal(ts.n_samples, 360000);
+    FILE *f = fopen(d, "r");
+    assert_non_null(f);
+    char line[256];
+    assert_non_null(fgets(line, sizeof line, f)); /* header */
+    int64_t i = 0;
+    while (fgets(line, sizeof line, f)) {
+        double want = strtod(line, NULL);
+        if (memcmp(&want, &ts.data[0][i], sizeof want) != 0)
+            fail_msg("line %lld: '%s' read as %.17g, strtod gives %.17g", (long long)i + 2, line, ts.data[0][i], want);
+        i++;
+    }
+    fclose(f);
+    assert_int_equal(i, 360000);
+    somna_textsig_free(&ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dreams_excerpts),
         cmocka_unit_test(test_csv_shapes),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_numbers_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
