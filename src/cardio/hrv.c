@@ -601,7 +601,10 @@ int somna_hrv_compute(const somna_hrv_series *s, const somna_hrv_opts *opts, som
             else
                 set_null(r, idx[b], short_why[b]);
         }
-        r->v[SOMNA_HRV_TOTPWR] = bands[4];
+        if (isfinite(r->v[SOMNA_HRV_LF]))
+            r->v[SOMNA_HRV_TOTPWR] = bands[4];
+        else
+            set_null(r, SOMNA_HRV_TOTPWR, "total power needs >= 25 s of NN intervals (as LF)");
         double lf = r->v[SOMNA_HRV_LF], hf = r->v[SOMNA_HRV_HF];
         if (isfinite(lf) && isfinite(hf) && hf > 0) {
             r->v[SOMNA_HRV_LF_HF] = lf / hf;
