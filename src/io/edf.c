@@ -172,9 +172,17 @@ static void acc_flush(const warn_acc *a, somna_err *err, const char *name, const
 
 /* ---- annotations ------------------------------------------------------------*/
 
+/* Each annotation costs ~60 bytes of memory for as little as 2 file bytes;
+ * a cap keeps a hostile file from turning into 30x its size in RAM.  Real
+ * nights hold thousands; whole-study files perhaps a million. */
+#define EDF_MAX_ANNOTATIONS ((size_t)10000000)
+
 static int add_annotation(somna_edf *e, double onset, double duration, const char *text, size_t len,
                           somna_err *err)
 {
+    if (e->n_ann >= EDF_MAX_ANNOTATIONS)
+        return somna_fail(err, SOMNA_E_NOMEM, "%s: more than %zu annotations; refusing (absurd for a recording)",
+                          e->name, EDF_MAX_ANNOTATIONS);
     if (e->n_ann == e->cap_ann) {
         size_t cap = e->cap_ann ? e->cap_ann * 2 : 64;
         somna_edf_annotation *a = realloc(e->ann, cap * sizeof *a);
