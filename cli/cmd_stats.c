@@ -596,6 +596,8 @@ static int run_paired(const somna_table *t, const opts *o, int wilcoxon, somna_e
     }
     free(x);
     free(y);
+    if (wilcoxon && isnan(r.ci_low) && isnan(r.ci_high))
+        note_add(&rep, "no confidence interval: every non-zero difference is tied (R reports NaN and the midrange)");
     if (wilcoxon && r.n_zero) {
         char buf[200];
         snprintf(buf, sizeof buf, "zero differences (dropped by the signed-rank test, as R)");

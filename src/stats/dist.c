@@ -70,7 +70,6 @@ static double signrank_tail(double q, size_t n, int upper)
 
 double somna_stats_psignrank(double q, size_t n) { return signrank_tail(q, n, 0); }
 
-double somna_stats_signrank_upper(double q, size_t n);
 double somna_stats_signrank_upper(double q, size_t n) { return signrank_tail(q, n, 1); }
 
 double somna_stats_qsignrank(double p, size_t n)
@@ -164,7 +163,6 @@ static double wilcox_tail(double q, size_t m, size_t n, int upper, double *qout,
 
 double somna_stats_pwilcox(double q, size_t m, size_t n) { return wilcox_tail(q, m, n, 0, NULL, 0); }
 
-double somna_stats_wilcox_upper(double q, size_t m, size_t n);
 double somna_stats_wilcox_upper(double q, size_t m, size_t n) { return wilcox_tail(q, m, n, 1, NULL, 0); }
 
 double somna_stats_qwilcox(double p, size_t m, size_t n)
@@ -185,14 +183,13 @@ static double pnt_nonneg(double t, double df, double delta)
     double s = 0.0;
     double jmax = lambda + 60.0 * sqrt(lambda) + 80.0;
     for (double j = 0; j <= jmax; j += 1.0) {
-        double lp = j > 0 || lambda > 0 ? -lambda + (lambda > 0 ? j * log(lambda) : 0.0) : 0.0;
+        /* Poisson(lambda) weight of term j in log form; lambda = 0 leaves j = 0 only */
+        double lp = lambda > 0 ? -lambda + j * log(lambda) : 0.0;
         double pj = exp(lp - gsl_sf_lngamma(j + 1.0));
         double qj = delta / M_SQRT2 * exp(lp - gsl_sf_lngamma(j + 1.5));
-        if (lambda == 0.0 && j > 0)
-            break;
         double term = pj * gsl_sf_beta_inc(j + 0.5, df / 2.0, x) + qj * gsl_sf_beta_inc(j + 1.0, df / 2.0, x);
         s += term;
-        if (j > lambda && fabs(term) < 1e-17 * fabs(s))
+        if (lambda == 0.0 || (j > lambda && fabs(term) < 1e-17 * fabs(s)))
             break;
     }
     return sum + s / 2.0;

@@ -17,9 +17,6 @@
 #include "somna/parse.h"
 #include "stats/stats_internal.h"
 
-double somna_stats_signrank_upper(double q, size_t n);
-double somna_stats_wilcox_upper(double q, size_t m, size_t n);
-
 #define EXACT_LIMIT 50 /* R: exact when n < 50 */
 
 /* ---- normal-approximation statistic as a function of a shift d ---------- */

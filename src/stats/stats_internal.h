@@ -17,6 +17,10 @@ double somna_stats_var(const double *x, size_t n, double mean);
 double somna_stats_median_sorted(const double *x, size_t n);
 int somna_stats_cmp_double(const void *a, const void *b);
 
+/* Upper tails P(V > q), P(W > q), summed directly for accuracy. */
+double somna_stats_signrank_upper(double q, size_t n);
+double somna_stats_wilcox_upper(double q, size_t m, size_t n);
+
 /* Smallest q with P(V <= q) >= p (R's qsignrank / qwilcox convention, p <= 0.5). */
 double somna_stats_qsignrank(double p, size_t n);
 double somna_stats_qwilcox(double p, size_t m, size_t n);
