@@ -48,6 +48,29 @@ printf 'other 1 360 3\nsix.dat 16 200\n' >"$D/renamed.hea"
 expect_exit 0 "$SOMNA" info "$D/renamed"
 expect_grep "warning: .*renamed.hea:1: header names record 'other'" "$TMP/err"
 
+# Malformed annotation files, read through `somna rpeaks --test ANN --ref atr`
+# on a copy of mitdb record 100: refused with the file and byte offset, or
+# (missing end-of-file word) read with a warning.
+if [ -e "$DATA/mitdb/100.atr" ] && "$SOMNA" rpeaks --help >/dev/null 2>&1; then
+  R=$TMP/r
+  mkdir -p "$R"
+  for x in hea dat atr; do ln -s "$(cd "$DATA/mitdb" && pwd)/100.$x" "$R/100.$x"; done
+  printf '\x12\x04\x00\xEC\x01\x00' >"$R/100.skp"          # SKIP cut after 2 of 4 bytes
+  printf '\x12\x04\xC8\xFC\x61\x62' >"$R/100.aux"          # AUX of 200 bytes, 2 present
+  printf '\x01\xF0\x12\x04\x00\x00' >"$R/100.num"          # NUM before any annotation
+  for ann in skp:"byte 2: SKIP interval is cut off" aux:"byte 2: AUX string of 200 bytes runs past the end" \
+             num:"byte 0: pseudo-annotation code 60"; do
+    expect_exit 2 "$SOMNA" rpeaks "$R/100" --test "${ann%%:*}" --ref atr
+    expect_grep "100.${ann%%:*}: ${ann#*:}" "$TMP/err"
+    [ "$(wc -l <"$TMP/err")" = 1 ] || fail "annotation ${ann%%:*}: expected one message: $(cat "$TMP/err")"
+  done
+  head -c 1000 "$DATA/mitdb/100.atr" >"$R/100.cut"
+  expect_exit 0 "$SOMNA" rpeaks "$R/100" --test cut --ref atr
+  expect_grep "warning: .*100.cut: no end-of-file marker (file truncated?); read [0-9]* annotations" "$TMP/err"
+else
+  echo "SKIP (partial): mitdb or somna rpeaks absent: annotation cases not run"
+fi
+
 # Text signals (through recording.c, once it routes text files to textsig).
 printf '1\n' >"$D/probe.txt"
 if "$SOMNA" info --fs 1 "$D/probe.txt" 2>&1 | grep -q "not supported yet"; then

@@ -314,6 +314,63 @@ static void test_wrann_round_trip(void **state)
     somna_wfdb_ann_free(a, n);
 }
 
+/* A truncated annotation file (first 1000 bytes of mitdb 100.atr, no end
+ * word): rdann prints the annotations before the last one and then reports
+ * an unexpected end; somna keeps the last one too (its word is complete)
+ * and warns.  Every annotation rdann prints must match. */
+static void test_truncated_annotations(void **state)
+{
+    (void)state;
+    char atr[1024];
+    SHARED_OR_SKIP(atr, "mitdb/100.atr");
+    TOOLS_OR_SKIP();
+    char dir[1024];
+    test_tmp_path(dir, sizeof dir, "wfdb_peer_cut");
+    mkdir(dir, 0755);
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(somna_read_file(atr, 1 << 24, &data, &len, &err), SOMNA_OK);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/c.cut", dir);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fwrite(data, 1, 1000, fp);
+    fclose(fp);
+    free(data);
+    snprintf(path, sizeof path, "%s/c.hea", dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("c 0 360\n", fp);
+    fclose(fp);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s/rdann' -r c -a cut 2>/dev/null; true", bindir);
+    char *listing = run(dir, "", cmd, NULL);
+    snprintf(path, sizeof path, "%s/c", dir);
+    somna_wfdb_annotation *a = NULL;
+    size_t n = 0;
+    assert_int_equal(somna_wfdb_ann_read(path, "cut", &a, &n, &err), SOMNA_OK);
+    assert_int_equal(err.n_warnings, 1);
+    size_t rows = 0;
+    for (const char *p = listing; *p;) {
+        char tm[32], code[16];
+        long long sample;
+        assert_int_equal(sscanf(p, "%31s %lld %15s", tm, &sample, code), 3);
+        assert_true(rows < n);
+        assert_int_equal(a[rows].sample, sample);
+        assert_string_equal(somna_wfdb_ann_mnemonic(a[rows].type), code);
+        rows++;
+        p = strchr(p, '\n');
+        assert_non_null(p);
+        p++;
+    }
+    assert_true(rows > 400);
+    assert_int_equal(n, rows + 1);
+    somna_wfdb_ann_free(a, n);
+    free(listing);
+}
+
 /* Multi-frequency frames, byte offset and skew: `rdsamp -H` (high
  * resolution) lists signal A (2 samples per frame) at its own rate and B
  * (1 per frame, skew 1) repeated.  WFDB stops at the first frame a skewed
@@ -378,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_xform_formats),
         cmocka_unit_test(test_wrann_round_trip),
         cmocka_unit_test(test_multifrequency),
+        cmocka_unit_test(test_truncated_annotations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
