@@ -1333,6 +1333,8 @@ static int run_permutation(const somna_table *t, const opts *o, somna_err *err)
     drop_add(&rep, miss, buf);
     if (isnan(r.pct_change))
         note_add(&rep, "percent change undefined: the mean of the other nights is 0");
+    else if (o->boot > 0 && isnan(r.pct_ci_low))
+        note_add(&rep, "no bootstrap CI: it needs at least 2 nights after sessions and 2 other nights");
     out oo = {.json = o->json};
     begin(&oo, o, "N-of-1 randomization test");
     if (o->json) {

@@ -157,7 +157,8 @@ int somna_stats_nof1(const double *y, const int *session, size_t n, const somna_
         o->p = (1.0 + (double)extreme) / (1.0 + (double)count);
     }
     o->n_perm = count;
-    if (opt->n_boot > 0 && isfinite(o->pct_change)) {
+    /* a set of one night cannot be resampled meaningfully: no CI then */
+    if (opt->n_boot > 0 && isfinite(o->pct_change) && o->n_on >= 2 && o->n_off >= 2) {
         von = malloc(o->n_on * sizeof *von);
         voff = malloc(o->n_off * sizeof *voff);
         bs = malloc(opt->n_boot * sizeof *bs);
