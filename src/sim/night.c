@@ -139,6 +139,29 @@ static inline double fast_noise(somna_sim_rng *r)
     return (sum - 131070.0) * (1.0 / 37837.22718);
 }
 
+/* Four independent zero-mean unit-variance uniform values from one draw.
+ * Used to drive the EEG filters: their outputs average many inputs, so the
+ * input distribution does not matter (central limit), only its variance. */
+static inline void fast_uniform4(somna_sim_rng *r, double out[4])
+{
+    uint64_t *q = r->s;
+    const uint64_t x = q[1] * 5;
+    const uint64_t v = ((x << 7) | (x >> 57)) * 9;
+    const uint64_t t = q[1] << 17;
+    q[2] ^= q[0];
+    q[3] ^= q[1];
+    q[1] ^= q[2];
+    q[0] ^= q[3];
+    q[2] ^= t;
+    q[3] = (q[3] << 45) | (q[3] >> 19);
+    /* 16-bit uniform: mean 32767.5, sd 65536 / sqrt(12) */
+    const double k = 3.4641016151377544 / 65536.0;
+    out[0] = ((double)(v & 0xFFFF) - 32767.5) * k;
+    out[1] = ((double)((v >> 16) & 0xFFFF) - 32767.5) * k;
+    out[2] = ((double)((v >> 32) & 0xFFFF) - 32767.5) * k;
+    out[3] = ((double)(v >> 48) - 32767.5) * k;
+}
+
 /* ---- state ------------------------------------------------------------------------ */
 typedef struct ev_render {
     double gain[4];          /* per EEG/EOG channel (C4, Fpz, E1, E2), channel units */
@@ -963,14 +986,17 @@ static void render_eeg(somna_sim_night *g, size_t k, int chn, double *x, int n, 
             for (int c = 0; c < 5; c++)
                 gk[c] = cur[c];
         }
+        double u[8];
+        fast_uniform4(r, u);
+        fast_uniform4(r, u + 4);
         double pink = 0.0;
         for (int j = 0; j < 4; j++) {
-            e->ar1_y[j] = e->ar1_a[j] * e->ar1_y[j] + e->ar1_b[j] * 2.0 * fast_noise(r);
+            e->ar1_y[j] = e->ar1_a[j] * e->ar1_y[j] + e->ar1_b[j] * 2.0 * u[j];
             pink += e->ar1_y[j];
         }
         double v = gk[0] * 0.5 * pink;
         for (int c = 1; c < 5; c++)
-            v += gk[c] * resonator_run(&e->res[c - 1], fast_noise(r));
+            v += gk[c] * resonator_run(&e->res[c - 1], u[3 + c]);
         x[i] = v;
     }
 }
