@@ -85,9 +85,10 @@ int somna_stats_cohen_dz(const double *x, const double *y, size_t n, double conf
 /* Percent change from y (before/reference) to x (after), two definitions:
  * mean of ratios 100*mean(x_i/y_i - 1) and ratio of means
  * 100*(mean(x)/mean(y) - 1).  Needs every y_i != 0 (mean of ratios) and
- * mean(y) != 0.  Either output may be NULL.  When only the mean of ratios
- * is undefined (a zero reference value) the function fails with
- * SOMNA_E_DATA but *ratio_of_means is still set. */
+ * mean(y) != 0.  Either output may be NULL (a zero reference value is
+ * then no error when mean_of_ratios is NULL).  When only the mean of ratios
+ * is undefined the function fails with SOMNA_E_DATA but *ratio_of_means is
+ * still set. */
 int somna_stats_percent_change(const double *x, const double *y, size_t n,
                                double *mean_of_ratios, double *ratio_of_means, size_t *n_used,
                                somna_err *err);

@@ -247,7 +247,7 @@ int somna_stats_percent_change(const double *x, const double *y, size_t n, doubl
         return somna_fail(err, SOMNA_E_DATA, "percent change: the reference mean is 0, change undefined");
     if (ratio_of_means)
         *ratio_of_means = 100.0 * (sx / sy - 1.0);
-    if (zero)
+    if (zero && mean_of_ratios) /* only an error when the caller asked for it */
         return somna_fail(err, SOMNA_E_DATA,
                           "percent change: %zu reference value(s) are 0, mean of ratios undefined", zero);
     if (mean_of_ratios)

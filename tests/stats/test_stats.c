@@ -740,6 +740,12 @@ static void test_degenerate(void **s)
     assert_int_equal(somna_stats_fisher_2x2(t0, 0.95, &r, &err), SOMNA_E_DATA);
     long t1[4] = {5, 0, 0, 7};
     assert_int_equal(somna_stats_mcnemar(t1, 2, 1, &r, NULL, &err), SOMNA_E_DATA);
+    /* percent change with a zero reference value: only the mean of ratios is undefined */
+    double after[3] = {2, 3, 4}, before[3] = {0, 2, 4}, mr, rm;
+    assert_int_equal(somna_stats_percent_change(after, before, 3, &mr, &rm, NULL, &err), SOMNA_E_DATA);
+    assert_true(isnan(mr));
+    assert_close_rel(rm, 50.0, 1e-15); /* 100 * (9/6 - 1) */
+    assert_int_equal(somna_stats_percent_change(after, before, 3, NULL, &rm, NULL, &err), 0);
     /* bad confidence level */
     assert_int_equal(somna_stats_ttest_paired(a, b, 4, 1.5, &r, &err), SOMNA_E_ARG);
 }
