@@ -119,6 +119,20 @@ expect_grep '^4,P1,2024-03-08,scored,480,465,96.875,0,15,0,0,5,' "$TMP/diary_out
 expect_exit 0 "$SOMNA" score diary "$TMP/diary.csv" --weekly -o "$TMP/weeks.csv"
 expect_grep '^P1,1,2024-03-01,2,442.5,355,' "$TMP/weeks.csv"
 expect_grep '^P1,2,2024-03-08,1,480,465,96.875,' "$TMP/weeks.csv"
+expect_exit 0 "$SOMNA" score diary "$TMP/diary.csv" --json
+/usr/bin/python3 - "$TMP/out" <<'EOF' || fail "diary JSON weeks"
+import json, sys
+d = json.load(open(sys.argv[1]))
+w = d["weeks"]
+assert [(x["id"], x["week"], x["n_nights"]) for x in w] == [("P1", 1, 2), ("P1", 2, 1)], w
+assert w[0]["means"]["tst_min"] == 355 and w[0]["n"]["tst_min"] == 2
+assert abs(w[0]["means"]["se_pct"] - (360 / 475 + 350 / 410) * 50) < 1e-9
+assert d["rows"][1]["scores"]["sol_min"] == 25
+EOF
+# --weekly needs an id and a date column
+printf 'bedtime,sol,waso,final_wake,out_of_bed\n23:00,10,0,07:00,07:10\n' >"$TMP/nodate.csv"
+expect_exit 2 "$SOMNA" score diary "$TMP/nodate.csv" --weekly -o "$TMP/nodate_out.csv"
+[ ! -e "$TMP/nodate_out.csv" ] || fail "--weekly without dates left an output file"
 
 # --- configurable scale on the command line ----------------------------------------------
 # r3 reverse keyed on 1..5: answers 4,5,2,3 -> 4,5,4,3 -> mean 4; answers 1,1,5,1 -> 1,1,1,1 -> 1
@@ -129,6 +143,23 @@ expect_grep '^line,id,date,status,relax_score,relax_n_answered,band,problems$' "
 expect_grep '^2,S1,,scored,4,4,,$' "$TMP/relax_out.csv"
 expect_grep '^3,S2,,scored,1,4,,$' "$TMP/relax_out.csv"
 expect_grep '^4,S3,,not_scorable,NA,3,,.*r3: 6 is out of range 1-5' "$TMP/relax_out.csv"
+# the same scale from a config file, as a prorated sum: S1 4+5+4+3 = 16;
+# S3 has r3 out of range -> not scorable even with max_missing 1
+cat >"$TMP/relax.conf" <<'EOF'
+# relaxation state, 4 items
+name = relax
+items = r1, r2, r3, r4
+reverse = r3
+range = 1:5
+scoring = sum
+max_missing = 1
+EOF
+expect_exit 0 "$SOMNA" score scale "$TMP/relax.csv" --config "$TMP/relax.conf" -o "$TMP/relax_conf.csv"
+expect_grep '^2,S1,,scored,16,4,,$' "$TMP/relax_conf.csv"
+expect_grep '^4,S3,,not_scorable,NA,3,' "$TMP/relax_conf.csv"
+printf 'items = r1,r2\nscoring = median\n' >"$TMP/bad.conf"
+expect_exit 2 "$SOMNA" score scale "$TMP/relax.csv" --config "$TMP/bad.conf"
+expect_grep "bad.conf:2: scoring: 'median'" "$TMP/err"
 expect_exit 1 "$SOMNA" score scale "$TMP/relax.csv" --items r1,r2 --reverse r9
 expect_exit 1 "$SOMNA" score isi "$TMP/isi.csv" --items a,b
 
