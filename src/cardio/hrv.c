@@ -380,13 +380,11 @@ static int freq_domain(const double *t, const double *x, size_t n, const somna_h
     double tot = 0;
     if (o->toolbox_compat) {
         enum { NF = 512 };
-        double f[NF], p[NF], mean = 0;
+        double f[NF], p[NF];
         for (int k = 0; k < NF; k++)
             f[k] = (k + 1) / 1024.0;
-        for (size_t i = 0; i < n; i++)
-            mean += x[i];
-        mean /= (double)n;
-        /* nout = 1 gives the unnormalised periodogram */
+        /* the mean is removed inside (the Toolbox's zero_mean); nout = 1
+         * gives the unnormalised periodogram */
         int rc = somna_dsp_lomb_direct(t, x, n, f, NF, 1.0, p, err);
         if (rc)
             return rc;
