@@ -66,9 +66,15 @@ int somna_survey_columns_init(somna_survey_columns *m, somna_survey_kind kind, c
     for (size_t i = 0; i < m->n_fields; i++) {
         m->field[i] = somna_survey_field_name(kind, opts, i);
         m->col[i] = -1;
-        for (size_t c = 0; c < t->n_cols && m->col[i] < 0; c++)
-            if (somna_survey_field_matches(kind, opts, i, t->header[c]))
+        for (size_t c = 0; c < t->n_cols; c++) {
+            if (!somna_survey_field_matches(kind, opts, i, t->header[c]))
+                continue;
+            if (m->col[i] < 0)
                 m->col[i] = (long)c;
+            else
+                somna_warn(err, "%s: columns %s and %s both name field %s; using %s (map it to choose)", t->name,
+                           t->header[m->col[i]], t->header[c], m->field[i], t->header[m->col[i]]);
+        }
     }
     m->id_col = find_column(t, id_names);
     m->date_col = find_column(t, date_names);

@@ -93,11 +93,29 @@ static void test_total_sets_aside_items(void **state)
     somna_table_free(&t);
 }
 
+/* Two columns naming one field: the first is used and a warning names both. */
+static void test_duplicate_columns(void **state)
+{
+    (void)state;
+    somna_table t;
+    parse("id,kss,KSS_score\nA,3,8\n", &t);
+    somna_survey_columns m;
+    warnings w = {0, ""};
+    somna_err err;
+    somna_err_init(&err, on_warn, &w);
+    assert_int_equal(somna_survey_columns_init(&m, SOMNA_SURVEY_KSS, NULL, &t, &err), 0);
+    assert_int_equal(m.col[0], 1);
+    assert_int_equal(w.n, 1);
+    assert_non_null(strstr(w.last, "kss and KSS_score"));
+    somna_table_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_find_and_map),
         cmocka_unit_test(test_total_sets_aside_items),
+        cmocka_unit_test(test_duplicate_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
