@@ -21,7 +21,6 @@
 #include "somna/parse.h"
 #include "stats/stats_internal.h"
 
-#define LMM_MAX_DENSE 4000 /* Satterthwaite step builds an n x n matrix */
 
 /* Cholesky of a p x p SPD matrix in place (lower); 0 or -1 if not PD. */
 static int chol(double *A, size_t p)
@@ -158,88 +157,194 @@ void somna_stats_lmm_free(somna_stats_lmm *m)
     m->dvcov_ = NULL;
 }
 
-/* Satterthwaite df for every coefficient (see file header).  Builds the
- * n x n REML projection P = S^-1 - S^-1 X C X' S^-1 (S = Sigma, C = cov(b)
- * = (X'S^-1X)^-1 since phi1 = sigma^2 scales it in). */
+/* Satterthwaite ingredients (see file header) without any n x n matrix.
+ * With S = Sigma = phi1 I + phi2 ZZ' (block diagonal), SX = S^-1 X and
+ * C = cov(b) = (X'S^-1X)^-1, the REML projection is P = S^-1 - SX C SX'.
+ * Every trace and quadratic form the gradient and observed Hessian of the
+ * REML deviance need reduces to per-group sums and p x p products, so the
+ * cost is O(n p^2 + G p^2) in time and O(n p) in memory. */
+
+/* C = A B for p x p matrices */
+static void mm(const double *A, const double *B, double *Cout, size_t p)
+{
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < p; j++) {
+            double s = 0.0;
+            for (size_t k = 0; k < p; k++)
+                s += A[i * p + k] * B[k * p + j];
+            Cout[i * p + j] = s;
+        }
+}
+
+/* tr(A B) for p x p matrices */
+static double tr2(const double *A, const double *B, size_t p)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < p; i++)
+        for (size_t k = 0; k < p; k++)
+            s += A[i * p + k] * B[k * p + i];
+    return s;
+}
+
+/* v' C w for p-vectors */
+static double vCw(const double *v, const double *C, const double *w, size_t p)
+{
+    double s = 0.0;
+    for (size_t a = 0; a < p; a++)
+        for (size_t b = 0; b < p; b++)
+            s += v[a] * C[a * p + b] * w[b];
+    return s;
+}
+
+/* out = S^-1 v for an n-vector (per-group compound symmetry) */
+static void sinv_vec(const double *v, const size_t *grp, const size_t *gsize, size_t n, size_t G, double phi1,
+                     double phi2, double *gsum, double *out)
+{
+    memset(gsum, 0, G * sizeof *gsum);
+    for (size_t i = 0; i < n; i++)
+        gsum[grp[i]] += v[i];
+    for (size_t i = 0; i < n; i++) {
+        double w = phi2 / (phi1 + (double)gsize[grp[i]] * phi2);
+        out[i] = (v[i] - w * gsum[grp[i]]) / phi1;
+    }
+}
+
 static int satterthwaite(const double *X, const double *y, const size_t *grp, const size_t *gsize, size_t n,
                          size_t p, size_t G, double s2, double gamma, const double *C, double *dvcov, double *avar)
 {
     double phi1 = s2, phi2 = gamma * s2, sigma = sqrt(s2), theta = sqrt(gamma);
-    double *SX = malloc(n * p * sizeof *SX), *P = malloc(n * n * sizeof *P);
-    double *PZ = calloc(n * G, sizeof *PZ), *ZPZ = calloc(G * G, sizeof *ZPZ);
-    double *Q = malloc(n * p * sizeof *Q), *u = malloc(n * sizeof *u), *Pu = malloc(n * sizeof *Pu);
-    double *zu = calloc(G, sizeof *zu), *v = malloc(n * sizeof *v), *zv = malloc(G * sizeof *zv);
-    double *gs = calloc(G * p, sizeof *gs);
+    size_t np = n * p, pp = p * p;
+    double *SX = malloc(np * sizeof *SX), *S2X = malloc(np * sizeof *S2X), *col = malloc(n * sizeof *col);
+    double *tmp = malloc(n * sizeof *tmp), *gsum = malloc(G * sizeof *gsum);
+    double *ZS = calloc(G * p, sizeof *ZS), *ZS2 = calloc(G * p, sizeof *ZS2);
+    double *M1 = malloc(pp * sizeof *M1), *M2 = malloc(pp * sizeof *M2), *K = malloc(pp * sizeof *K);
+    double *CM = malloc(pp * sizeof *CM), *CK = malloc(pp * sizeof *CK), *W = malloc(pp * sizeof *W);
+    double *u = malloc(n * sizeof *u), *Pu = malloc(n * sizeof *Pu), *zu = calloc(G, sizeof *zu);
+    double *zPu = calloc(G, sizeof *zPu), *vp = malloc(p * sizeof *vp), *vq = malloc(p * sizeof *vq);
     int rc = -1;
-    if (!SX || !P || !PZ || !ZPZ || !Q || !u || !Pu || !zu || !v || !zv || !gs)
+    if (!SX || !S2X || !col || !tmp || !gsum || !ZS || !ZS2 || !M1 || !M2 || !K || !CM || !CK || !W || !u || !Pu ||
+        !zu || !zPu || !vp || !vq)
         goto out;
-    for (size_t i = 0; i < n; i++)
-        for (size_t a = 0; a < p; a++)
-            gs[grp[i] * p + a] += X[i * p + a];
-    for (size_t i = 0; i < n; i++) {
-        double w = phi2 / (phi1 + (double)gsize[grp[i]] * phi2);
-        for (size_t a = 0; a < p; a++)
-            SX[i * p + a] = (X[i * p + a] - w * gs[grp[i] * p + a]) / phi1;
+    /* SX = S^-1 X and S2X = S^-2 X, column by column */
+    for (size_t a = 0; a < p; a++) {
+        for (size_t i = 0; i < n; i++)
+            col[i] = X[i * p + a];
+        sinv_vec(col, grp, gsize, n, G, phi1, phi2, gsum, tmp);
+        for (size_t i = 0; i < n; i++)
+            SX[i * p + a] = tmp[i];
+        sinv_vec(tmp, grp, gsize, n, G, phi1, phi2, gsum, col);
+        for (size_t i = 0; i < n; i++)
+            S2X[i * p + a] = col[i];
     }
     for (size_t i = 0; i < n; i++)
         for (size_t a = 0; a < p; a++) {
+            ZS[grp[i] * p + a] += SX[i * p + a];
+            ZS2[grp[i] * p + a] += S2X[i * p + a];
+        }
+    /* M1 = SX'SX, M2 = SX'S2X, K = ZS'ZS */
+    for (size_t a = 0; a < p; a++)
+        for (size_t b = 0; b < p; b++) {
+            double s1 = 0.0, s3 = 0.0, sk = 0.0;
+            for (size_t i = 0; i < n; i++) {
+                s1 += SX[i * p + a] * SX[i * p + b];
+                s3 += SX[i * p + a] * S2X[i * p + b];
+            }
+            for (size_t g = 0; g < G; g++)
+                sk += ZS[g * p + a] * ZS[g * p + b];
+            M1[a * p + b] = s1;
+            M2[a * p + b] = s3;
+            K[a * p + b] = sk;
+        }
+    /* traces of S^-1 and S^-2, Z'S^-1Z diagonal d_g and 1'S_g^-2 1 = e_g */
+    double trS1 = 0.0, trS2 = 0.0, sum_d2 = 0.0, sum_d_q = 0.0, trPZZ = 0.0, trPPZZ = 0.0;
+    for (size_t g = 0; g < G; g++) {
+        double ng = (double)gsize[g], w = phi2 / (phi1 + ng * phi2);
+        double c2 = 2.0 * w - ng * w * w; /* S_g^-2 = (I - c2 J) / phi1^2 */
+        double d = ng * (1.0 - w * ng) / phi1, e = ng * (1.0 - c2 * ng) / (phi1 * phi1);
+        trS1 += ng * (1.0 - w) / phi1;
+        trS2 += ng * (1.0 - c2) / (phi1 * phi1);
+        double q = vCw(ZS + g * p, C, ZS + g * p, p); /* (ZS C ZS')_gg */
+        sum_d2 += d * d;
+        sum_d_q += d * q;
+        trPZZ += d - q;
+        /* ||P Z_g||^2 = e_g - 2 zs2_g C zs_g' + zs_g C M1 C zs_g' */
+        double t3 = 0.0;
+        /* vp = C zs_g' ; t3 = vp' M1 vp */
+        for (size_t a = 0; a < p; a++) {
             double s = 0.0;
             for (size_t b = 0; b < p; b++)
-                s += SX[i * p + b] * C[b * p + a];
-            Q[i * p + a] = s;
+                s += C[a * p + b] * ZS[g * p + b];
+            vp[a] = s;
         }
+        for (size_t a = 0; a < p; a++)
+            for (size_t b = 0; b < p; b++)
+                t3 += vp[a] * M1[a * p + b] * vp[b];
+        double t2 = 0.0;
+        for (size_t a = 0; a < p; a++)
+            t2 += ZS2[g * p + a] * vp[a];
+        trPPZZ += e - 2.0 * t2 + t3;
+    }
+    mm(C, M1, CM, p);
+    mm(C, K, CK, p);
+    double trP = trS1 - tr2(C, M1, p);
+    double trPP = trS2 - 2.0 * tr2(C, M2, p) + tr2(CM, CM, p);
+    double trPZZPZZ = sum_d2 - 2.0 * sum_d_q + tr2(CK, CK, p);
+    /* u = P y, Pu = P u */
+    sinv_vec(y, grp, gsize, n, G, phi1, phi2, gsum, u);
+    for (size_t a = 0; a < p; a++) {
+        double s = 0.0;
+        for (size_t i = 0; i < n; i++)
+            s += SX[i * p + a] * y[i];
+        vq[a] = s;
+    }
+    for (size_t a = 0; a < p; a++) {
+        double s = 0.0;
+        for (size_t b = 0; b < p; b++)
+            s += C[a * p + b] * vq[b];
+        vp[a] = s;
+    }
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++) {
-            double sinv = 0.0;
-            if (grp[i] == grp[j]) {
-                double w = phi2 / (phi1 + (double)gsize[grp[i]] * phi2);
-                sinv = ((i == j ? 1.0 : 0.0) - w) / phi1;
-            }
-            double s = 0.0;
-            for (size_t a = 0; a < p; a++)
-                s += Q[i * p + a] * SX[j * p + a];
-            P[i * n + j] = sinv - s;
-        }
-    /* u = P y, Pu = P u, Z'u, PZ, Z'PZ */
-    for (size_t i = 0; i < n; i++) {
+        for (size_t a = 0; a < p; a++)
+            u[i] -= SX[i * p + a] * vp[a];
+    sinv_vec(u, grp, gsize, n, G, phi1, phi2, gsum, Pu);
+    for (size_t a = 0; a < p; a++) {
         double s = 0.0;
-        for (size_t j = 0; j < n; j++)
-            s += P[i * n + j] * y[j];
-        u[i] = s;
-        zu[grp[i]] += s;
+        for (size_t i = 0; i < n; i++)
+            s += SX[i * p + a] * u[i];
+        vq[a] = s;
     }
-    double trP = 0.0, trPP = 0.0, uu = 0.0, uPu = 0.0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t a = 0; a < p; a++) {
         double s = 0.0;
-        for (size_t j = 0; j < n; j++) {
-            s += P[i * n + j] * u[j];
-            PZ[i * G + grp[j]] += P[i * n + j];
-            trPP += P[i * n + j] * P[i * n + j];
-        }
-        Pu[i] = s;
-        trP += P[i * n + i];
+        for (size_t b = 0; b < p; b++)
+            s += C[a * p + b] * vq[b];
+        vp[a] = s;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t a = 0; a < p; a++)
+            Pu[i] -= SX[i * p + a] * vp[a];
+    double uu = 0.0, uPu = 0.0;
+    for (size_t i = 0; i < n; i++) {
         uu += u[i] * u[i];
-    }
-    for (size_t i = 0; i < n; i++) {
         uPu += u[i] * Pu[i];
-        for (size_t h = 0; h < G; h++)
-            ZPZ[grp[i] * G + h] += PZ[i * G + h];
+        zu[grp[i]] += u[i];
+        zPu[grp[i]] += Pu[i];
     }
-    double trPZZ = 0.0, trPPZZ = 0.0, trPZZPZZ = 0.0, zz = 0.0, uPZZu = 0.0, uZZPZZu = 0.0;
+    double zz = 0.0, uPZZu = 0.0, dzz = 0.0;
+    for (size_t a = 0; a < p; a++)
+        vq[a] = 0.0;
     for (size_t g = 0; g < G; g++) {
-        trPZZ += ZPZ[g * G + g];
+        double ng = (double)gsize[g], w = phi2 / (phi1 + ng * phi2);
+        double d = ng * (1.0 - w * ng) / phi1;
         zz += zu[g] * zu[g];
-        for (size_t h = 0; h < G; h++) {
-            trPZZPZZ += ZPZ[g * G + h] * ZPZ[g * G + h];
-            uZZPZZu += zu[g] * ZPZ[g * G + h] * zu[h];
-        }
+        uPZZu += zPu[g] * zu[g];
+        dzz += d * zu[g] * zu[g];
+        for (size_t a = 0; a < p; a++)
+            vq[a] += ZS[g * p + a] * zu[g]; /* ZS' zu */
     }
-    for (size_t i = 0; i < n; i++) {
-        for (size_t g = 0; g < G; g++)
-            trPPZZ += PZ[i * G + g] * PZ[i * G + g];
-        uPZZu += Pu[i] * zu[grp[i]];
-    }
-    /* -2 l_REML in phi = (sigma_e^2, sigma_b^2): gradient and observed Hessian */
+    double uZZPZZu = dzz - vCw(vq, C, vq, p);
+    /* -2 l_REML in phi = (sigma_e^2, sigma_b^2): gradient and observed Hessian
+     * (Searle, Casella & McCulloch 1992, 6.8): g_i = tr(P V_i) - y'P V_i P y,
+     * H_ij = -tr(P V_i P V_j) + 2 y'P V_i P V_j P y, V_1 = I, V_2 = ZZ' */
     double g1 = trP - uu, g2 = trPZZ - zz;
     double h11 = -trPP + 2 * uPu, h12 = -trPPZZ + 2 * uPZZu, h22 = -trPZZPZZ + 2 * uZZPZZu;
     /* to (theta, sigma): phi1 = sigma^2, phi2 = theta^2 sigma^2 */
@@ -262,43 +367,38 @@ static int satterthwaite(const double *X, const double *y, const size_t *grp, co
     if (!(fabs(det) > 0))
         goto out;
     /* A = 2 H^-1: asymptotic covariance of (theta, sigma) */
-    double A[2][2] = {{2 * H[1][1] / det, -2 * H[0][1] / det}, {-2 * H[1][0] / det, 2 * H[0][0] / det}};
-    avar[0] = A[0][0];
-    avar[1] = A[0][1];
-    avar[2] = A[1][0];
-    avar[3] = A[1][1];
-    /* d cov(b) / d phi_k = Q' V_k Q with Q = S^-1 X C: V_1 = I, V_2 = ZZ'.
-     * Stored already transformed to (theta, sigma). */
-    double *ZQ = calloc(G * p, sizeof *ZQ);
-    if (!ZQ)
-        goto out;
-    for (size_t i = 0; i < n; i++)
-        for (size_t a = 0; a < p; a++)
-            ZQ[grp[i] * p + a] += Q[i * p + a];
-    for (size_t a = 0; a < p; a++)
-        for (size_t b = 0; b < p; b++) {
-            double g1p = 0.0, g2p = 0.0;
-            for (size_t i = 0; i < n; i++)
-                g1p += Q[i * p + a] * Q[i * p + b];
-            for (size_t g = 0; g < G; g++)
-                g2p += ZQ[g * p + a] * ZQ[g * p + b];
-            for (int t = 0; t < 2; t++)
-                dvcov[(size_t)t * p * p + a * p + b] = J[0][t] * g1p + J[1][t] * g2p;
-        }
-    free(ZQ);
+    avar[0] = 2 * H[1][1] / det;
+    avar[1] = -2 * H[0][1] / det;
+    avar[2] = -2 * H[1][0] / det;
+    avar[3] = 2 * H[0][0] / det;
+    /* d cov(b) / d phi_k = Q' V_k Q with Q = SX C: Q'Q = C M1 C and
+     * (Z'Q)'(Z'Q) = C K C; stored transformed to (theta, sigma) */
+    mm(CM, C, M2, p); /* M2 <- C M1 C */
+    mm(CK, C, W, p);  /* W  <- C K C */
+    for (size_t a = 0; a < pp; a++)
+        for (int t = 0; t < 2; t++)
+            dvcov[(size_t)t * pp + a] = J[0][t] * M2[a] + J[1][t] * W[a];
     rc = 0;
 out:
     free(SX);
-    free(P);
-    free(PZ);
-    free(ZPZ);
-    free(Q);
+    free(S2X);
+    free(col);
+    free(tmp);
+    free(gsum);
+    free(ZS);
+    free(ZS2);
+    free(M1);
+    free(M2);
+    free(K);
+    free(CM);
+    free(CK);
+    free(W);
     free(u);
     free(Pu);
     free(zu);
-    free(v);
-    free(zv);
-    free(gs);
+    free(zPu);
+    free(vp);
+    free(vq);
     return rc;
 }
 
@@ -311,9 +411,6 @@ int somna_stats_lmm_fit(const double *X, const double *y, const size_t *group, s
         return SOMNA_E_ARG;
     if (p == 0 || n <= p)
         return somna_fail(err, SOMNA_E_DATA, "mixed model: %zu observations for %zu fixed effects: too few", n, p);
-    if (n > LMM_MAX_DENSE)
-        return somna_fail(err, SOMNA_E_UNSUPPORTED, "mixed model: %zu observations exceed the limit of %d", n,
-                          LMM_MAX_DENSE);
     for (size_t i = 0; i < n; i++) {
         if (group[i] >= n_groups)
             return somna_fail(err, SOMNA_E_ARG, "mixed model: observation %zu has group %zu >= %zu", i + 1,
