@@ -157,11 +157,69 @@ static void test_toolbox_nsr001(void **state)
     free(smp);
 }
 
+/* The frequency domain on 16 more MIT-BIH records against the WFDB
+ * software's own `lomb` (the program get_hrv runs), fed the NN series that
+ * ann2rr gives: ann2rr -r REC -a atr -i s8 -v s8 -w -W | awk 'NR>2 && $1=="N"
+ * && $3=="N" {print $4, $2}' | lomb - ; band power = sum of amplitude^2 over
+ * the band (pwr), x 1e6 for ms^2.  Records whose beats are mostly paced or
+ * bundle-branch (no N-N pairs: 107, 109, 111, 118, 124) or with < 1000 NN
+ * intervals are left out.  Both the NN count and the bands must agree. */
+static void test_lomb_vs_wfdb_mitdb(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *rec;
+        size_t n_nn;
+        double ulf, vlf, lf, hf;
+    } ref[] = {
+        {"100", 2203, 327.339, 340.549, 77.2476, 551.682},
+        {"101", 1853, 2499.45, 959.619, 497.98, 1120.2},
+        {"103", 2078, 294.947, 985.129, 249.155, 654.168},
+        {"105", 2478, 583.361, 122.885, 127.518, 628.433},
+        {"106", 1082, 4718.92, 7406, 3213.91, 3659.05},
+        {"108", 1715, 4604.58, 1902.17, 1781.88, 2446.28},
+        {"112", 2533, 197.413, 111.004, 31.08, 23.972},
+        {"113", 1781, 692.957, 2124.79, 2637.49, 4028.74},
+        {"114", 1767, 8145.09, 1106.94, 329.267, 1529.97},
+        {"115", 1951, 455.795, 3174.62, 1831.61, 1810.58},
+        {"116", 2192, 308.879, 85.0814, 41.119, 68.6496},
+        {"117", 1531, 206.487, 958.38, 226.659, 357.098},
+        {"119", 1098, 218.666, 847.886, 648.246, 680.796},
+        {"121", 1857, 6176.95, 1321.04, 178.061, 121.455},
+        {"122", 2474, 396.285, 948.732, 122.784, 75.5766},
+        {"123", 1510, 441.946, 4078.55, 6525.47, 2944.66},
+    };
+    for (size_t k = 0; k < sizeof ref / sizeof ref[0]; k++) {
+        char path[1024], rel[64];
+        snprintf(rel, sizeof rel, "mitdb/%s.atr", ref[k].rec);
+        SHARED_OR_SKIP(path, rel);
+        path[strlen(path) - 4] = '\0';
+        double *t;
+        int *nrm;
+        size_t nb;
+        load_beats(path, "atr", 360.0, &t, &nrm, &nb);
+        somna_hrv_series s;
+        assert_int_equal(somna_hrv_from_beats(t, nrm, nb, &s, NULL), 0);
+        somna_hrv_result r;
+        assert_int_equal(somna_hrv_compute(&s, NULL, &r, NULL), 0);
+        assert_int_equal(r.n_nn, ref[k].n_nn);
+        /* lomb prints 6 significant digits (%g) */
+        assert_close_rel(r.v[SOMNA_HRV_ULF], ref[k].ulf, 1e-4);
+        assert_close_rel(r.v[SOMNA_HRV_VLF], ref[k].vlf, 1e-4);
+        assert_close_rel(r.v[SOMNA_HRV_LF], ref[k].lf, 1e-4);
+        assert_close_rel(r.v[SOMNA_HRV_HF], ref[k].hf, 1e-4);
+        somna_hrv_series_free(&s);
+        free(t);
+        free(nrm);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_hrv_mitdb100),
         cmocka_unit_test(test_toolbox_nsr001),
+        cmocka_unit_test(test_lomb_vs_wfdb_mitdb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
