@@ -39,7 +39,7 @@ typedef struct somna_stats_result {
     double se;         /* standard error of the estimate (t tests) */
     double ci_low, ci_high;
     double conf_level; /* achieved confidence level (exact rank CIs may not reach the requested one) */
-    char statistic_name[16]; /* "t", "V", "W", "F", "X-squared", ... */
+    char statistic_name[32]; /* "t", "V", "W", "F", "X-squared", ... */
     double statistic;
     double df, df2;    /* degrees of freedom (NaN when not applicable) */
     double p;          /* two-sided p-value */
