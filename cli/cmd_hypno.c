@@ -47,7 +47,10 @@ static void usage(FILE *out)
             "  --plot OUT       draw the hypnogram to OUT.svg or OUT.png\n"
             "  --title TEXT     title of the plot (default: the file name)\n"
             "  --compare A B    epoch-by-epoch agreement of B against A (reference): accuracy,\n"
-            "                   Cohen's kappa, per-stage precision/recall/F1, confusion matrix\n"
+            "                   Cohen's kappa, per-stage precision/recall/F1, confusion matrix;\n"
+            "                   both must have the same epochs unless --common is given\n"
+            "  --common         with --compare: use only the epochs both files cover (aligned by\n"
+            "                   their start times when both have one, else from the first epoch)\n"
             "  --json           machine-readable output (minutes; SE, SME and *_pct in %%)\n"
             "  -h, --help       this text\n"
             "\n"
@@ -331,7 +334,7 @@ static int output_compare(const somna_hypno_agreement *ag, int json)
 
 int cmd_hypno(int argc, char **argv)
 {
-    enum { OPT_OFF = 256, OPT_ON, OPT_EPOCH, OPT_FORMAT, OPT_PLOT, OPT_COMPARE, OPT_JSON, OPT_TITLE, OPT_GAPS };
+    enum { OPT_OFF = 256, OPT_ON, OPT_EPOCH, OPT_FORMAT, OPT_PLOT, OPT_COMPARE, OPT_JSON, OPT_TITLE, OPT_GAPS, OPT_COMMON };
     static const struct option longopts[] = {
         {"lights-off", required_argument, NULL, OPT_OFF},
         {"lights-on", required_argument, NULL, OPT_ON},
@@ -341,12 +344,13 @@ int cmd_hypno(int argc, char **argv)
         {"title", required_argument, NULL, OPT_TITLE},
         {"compare", no_argument, NULL, OPT_COMPARE},
         {"fill-gaps", no_argument, NULL, OPT_GAPS},
+        {"common", no_argument, NULL, OPT_COMMON},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *off = NULL, *on = NULL, *plot = NULL, *title = NULL;
-    int json = 0, compare = 0;
+    int json = 0, compare = 0, common = 0;
     somna_hypno_read_opts ro = {0};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -359,6 +363,7 @@ int cmd_hypno(int argc, char **argv)
         case OPT_PLOT: plot = optarg; break;
         case OPT_TITLE: title = optarg; break;
         case OPT_COMPARE: compare = 1; break;
+        case OPT_COMMON: common = 1; break;
         case OPT_GAPS: ro.fill_gaps = 1; break;
         case OPT_JSON: json = 1; break;
         case OPT_EPOCH:
@@ -383,6 +388,8 @@ int cmd_hypno(int argc, char **argv)
             return cli_usage_error(CMD, "--compare needs exactly two hypnogram files");
         if (off || on || plot)
             return cli_usage_error(CMD, "--compare does not take --lights-off, --lights-on or --plot");
+    } else if (common) {
+        return cli_usage_error(CMD, "--common goes with --compare");
     } else if (nfiles == 0) {
         return cli_usage_error(CMD, "no hypnogram file given");
     } else if (nfiles > 1 && plot) {
@@ -400,7 +407,35 @@ int cmd_hypno(int argc, char **argv)
             return cli_fail(CMD, &err);
         }
         somna_hypno_agreement ag;
-        int rc = somna_hypno_compare(&a, &b, &ag, &err);
+        somna_hypnogram va = a, vb = b; /* views: the arrays stay owned by a and b */
+        if (common) {
+            size_t oa = 0, ob = 0;
+            if (a.start_clock_s >= 0 && b.start_clock_s >= 0 && a.epoch_s == b.epoch_s) {
+                double d = fmod(b.start_clock_s - a.start_clock_s + 86400.0 + 43200.0, 86400.0) - 43200.0;
+                double k = round(d / a.epoch_s);
+                if (fabs(k * a.epoch_s - d) > 1e-3) {
+                    somna_hypno_free(&a);
+                    somna_hypno_free(&b);
+                    return cli_error(CMD, "--common: the files start %g s apart, not a whole number of %g-s epochs",
+                                     d, a.epoch_s);
+                }
+                if (k > 0)
+                    oa = (size_t)k;
+                else
+                    ob = (size_t)-k;
+            }
+            if (oa >= a.n_epochs || ob >= b.n_epochs) {
+                somna_hypno_free(&a);
+                somna_hypno_free(&b);
+                return cli_error(CMD, "--common: the two hypnograms do not overlap in time");
+            }
+            va.stages += oa;
+            vb.stages += ob;
+            va.n_epochs = vb.n_epochs = a.n_epochs - oa < b.n_epochs - ob ? a.n_epochs - oa : b.n_epochs - ob;
+            fprintf(stderr, "somna hypno: comparing %zu common epochs (A from epoch %zu, B from epoch %zu)\n",
+                    va.n_epochs, oa + 1, ob + 1);
+        }
+        int rc = somna_hypno_compare(&va, &vb, &ag, &err);
         somna_hypno_free(&a);
         somna_hypno_free(&b);
         if (rc)

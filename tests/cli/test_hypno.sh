@@ -84,6 +84,17 @@ printf 'W\nN2\n' > "$TMP/short.txt"
 expect_exit 2 "$SOMNA" hypno --compare "$TMP/a.txt" "$TMP/short.txt"
 expect_grep "different lengths" "$TMP/err"
 
+# --common: aligned by start clock. A = W W N2 N2 N2 from 22:00:00, B = W N2 N2 N1 from 22:00:30:
+# A[2..5] vs B: 3 of 4 agree; kappa = (3/4 - 7/16) / (1 - 7/16) = 5/9
+printf 'onset,duration,stage\n22:00:00,60,W\n22:01:00,90,N2\n' > "$TMP/ca.csv"
+printf 'onset,duration,stage\n22:00:30,30,W\n22:01:00,60,N2\n22:02:00,30,N1\n' > "$TMP/cb.csv"
+expect_exit 2 "$SOMNA" hypno --compare "$TMP/ca.csv" "$TMP/cb.csv"
+expect_exit 0 "$SOMNA" hypno --compare --common "$TMP/ca.csv" "$TMP/cb.csv" --json
+expect_grep '"n_epochs": 4' "$TMP/out"
+expect_grep '"kappa": 0.5555555555555' "$TMP/out"
+expect_grep "A from epoch 2, B from epoch 1" "$TMP/err"
+expect_exit 1 "$SOMNA" hypno --common "$TMP/ca.csv"
+
 # several files: one TSV row per night, NA for null; a bad file fails the whole table
 expect_exit 0 "$SOMNA" hypno "$TMP/h.txt" "$TMP/b.txt"
 [ "$(wc -l < "$TMP/out")" = 3 ] || fail "cohort table should have a header and 2 rows"
