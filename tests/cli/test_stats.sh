@@ -83,7 +83,22 @@ expect_grep '"term": "condition\[C2\]"' "$TMP/out"
 check "LMM condition F" "$(jnum statistic "$TMP/out" 5)" "$(expected lmm1_F cond 1)" 1e-6
 check "LMM condition F df2" "$(jnum df2 "$TMP/out" 1)" "$(expected lmm1_F cond 3)" 1e-6
 
+# dose-response: the slope per session minute, no --group; one row without a value
+paste -d, <(data lmm2_id) <(data lmm2_min) <(data lmm2_y) |
+  awk -F, 'BEGIN { print "id,minutes,sol" } { print $1 "," $2 "," $3 } END { print "99,60," }' > "$TMP/dose.csv"
+expect_exit 0 "$SOMNA" stats lmm "$TMP/dose.csv" --y sol --subject id --covariate minutes --json
+check "dose-response slope" "$(jnum estimate "$TMP/out" 2)" "$(expected lmm2 coef1 1)" 1e-6
+check "dose-response slope p" "$(jnum p "$TMP/out" 2)" "$(expected lmm2 coef1 5)" 1e-6
+expect_grep '"n_dropped": 1' "$TMP/out"
+
 # ---- categorical ----------------------------------------------------------------
+# chi-squared 2 x 3 from R's table 8 12 5 / 10 4 11
+{ echo "arm,quality"
+  for c in "A,poor 8" "A,fair 12" "A,good 5" "B,poor 10" "B,fair 4" "B,good 11"; do
+    set -- $c; for i in $(seq 1 "$2"); do echo "$1"; done; done; } > "$TMP/chisq.csv"
+expect_exit 0 "$SOMNA" stats chisq "$TMP/chisq.csv" --group arm --y quality --json
+check "chi-squared 2 x 3" "$(jnum statistic "$TMP/out")" "$(expected ch23 statistic)" 1e-8
+check "chi-squared p" "$(jnum p "$TMP/out")" "$(expected ch23 p)" 1e-8
 # McNemar 2 x 2 from R's table (rows before, cols after): 5 14 / 3 8
 { echo "id,before,after"
   for i in $(seq 1 5); do echo "a$i,poor,poor"; done; for i in $(seq 1 14); do echo "b$i,poor,good"; done
