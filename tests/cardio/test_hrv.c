@@ -214,12 +214,143 @@ static void test_lomb_vs_wfdb_mitdb(void **state)
     }
 }
 
+/* Sample entropy by hand (Richman & Moorman 2000, m = 2, r = 0.5):
+ * x = 1 2 3 1 2 3 1 2 4 has 7 templates of length 2; matching pairs B = 5
+ * ([1,2] x3 -> 3 pairs, [2,3] -> 1, [3,1] -> 1); of these, A = 3 stay
+ * within r at length 3, so SampEn = -ln(3/5). */
+static void test_sampen_by_hand(void **state)
+{
+    (void)state;
+    const double x[9] = {1, 2, 3, 1, 2, 3, 1, 2, 4};
+    assert_close_rel(somna_hrv_sampen(x, 9, 2, 0.5), -log(3.0 / 5.0), 1e-12);
+    const double p[6] = {1, 2, 1, 2, 1, 2}; /* periodic: every match extends, SampEn 0 */
+    assert_close_abs(somna_hrv_sampen(p, 6, 2, 0.5), 0.0, 1e-12);
+    const double q[6] = {1, 2, 3, 1, 2, 4}; /* no match extends: undefined */
+    assert_true(isnan(somna_hrv_sampen(q, 6, 2, 0.5)));
+}
+
+/* DFA (Peng et al. 1995): white noise scales with alpha = 0.5, its running
+ * sum (Brownian motion) with alpha = 1.5 (over 12..64 beats; at 4..11 beats
+ * DFA-1 is biased upward on white noise, a known small-scale effect).  Exact
+ * values from an independent numpy implementation (np.polyfit per box, same
+ * xorshift64 + Box-Muller series): 0.619326504108823, 0.4929381779632603,
+ * 1.5430799203229584. */
+static void test_dfa_scaling(void **state)
+{
+    (void)state;
+    enum { N = 8192 };
+    double *w = malloc(N * sizeof *w), *b = malloc(N * sizeof *b);
+    uint64_t s = 88172645463325252ull;
+    double acc = 0;
+    for (int i = 0; i < N; i++) {
+        double u1, u2;
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        u1 = ((double)(s >> 11) + 0.5) / 9007199254740992.0;
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        u2 = ((double)(s >> 11) + 0.5) / 9007199254740992.0;
+        w[i] = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+        acc += w[i];
+        b[i] = acc;
+    }
+    assert_close_rel(somna_hrv_dfa(w, N, 4, 11), 0.619326504108823, 1e-9);
+    assert_close_rel(somna_hrv_dfa(w, N, 12, 64), 0.4929381779632603, 1e-9);
+    assert_close_rel(somna_hrv_dfa(b, N, 12, 64), 1.5430799203229584, 1e-9);
+    assert_close_abs(somna_hrv_dfa(w, N, 12, 64), 0.5, 0.05);
+    assert_close_abs(somna_hrv_dfa(b, N, 12, 64), 1.5, 0.1);
+    assert_true(isnan(somna_hrv_dfa(w, 10, 4, 11))); /* too short */
+    free(w);
+    free(b);
+}
+
+/* filtnn-style filter: a 1.2 s interval among 0.8 s ones is > 20 % off its
+ * neighbours' mean, 2.5 s is beyond 2.0 s; 0.85 s (6 %) stays. */
+static void test_filter_rule(void **state)
+{
+    (void)state;
+    double rr[40];
+    for (int i = 0; i < 40; i++)
+        rr[i] = 0.8;
+    rr[10] = 1.2, rr[20] = 2.5, rr[30] = 0.85;
+    somna_hrv_series s;
+    assert_int_equal(somna_hrv_from_rr(rr, 40, 0.0, &s, NULL), 0);
+    assert_int_equal(somna_hrv_filter(&s, 0.2, 20, 0.4, 2.0), 2);
+    assert_false(s.ivl[10].nn);
+    assert_false(s.ivl[20].nn);
+    assert_true(s.ivl[30].nn);
+    assert_true(s.ivl[11].nn);
+    somna_hrv_result r;
+    assert_int_equal(somna_hrv_compute(&s, NULL, &r, NULL), 0);
+    assert_int_equal(r.n_nn, 38);
+    /* successive differences skip the removed intervals: only 0.8->0.85->0.8
+     * differ, RMSSD = sqrt(2 * 0.05^2 / n_pairs) with 35 pairs (39 pairs of
+     * neighbours minus 4 that touch a removed interval) */
+    assert_close_rel(r.v[SOMNA_HRV_RMSSD], 1000 * sqrt(2 * 0.05 * 0.05 / 35), 1e-9);
+    somna_hrv_series_free(&s);
+}
+
+/* Stage selection keeps intervals lying inside epochs of the stage and
+ * never makes a difference across a gap. */
+static void test_select_stage_no_bridging(void **state)
+{
+    (void)state;
+    double rr[100];
+    for (int i = 0; i < 100; i++)
+        rr[i] = 1.0 + 0.01 * (i % 3); /* beats near 1 s apart from t = 0 */
+    somna_hrv_series s, st;
+    assert_int_equal(somna_hrv_from_rr(rr, 100, 0.0, &s, NULL), 0);
+    int8_t stages[4] = {SOMNA_STAGE_N2, SOMNA_STAGE_W, SOMNA_STAGE_N2, SOMNA_STAGE_W};
+    somna_hypnogram h = {30.0, 4, stages, -1, ""};
+    assert_int_equal(somna_hrv_select_stage(&s, &h, 0.0, SOMNA_STAGE_N2, &st, NULL), 0);
+    size_t breaks = 0;
+    for (size_t i = 0; i < st.n; i++) {
+        double tb = st.ivl[i].t - st.ivl[i].rr, te = st.ivl[i].t;
+        int eb = (int)(tb / 30), ee = (int)(te / 30);
+        assert_true(eb == ee && (eb == 0 || eb == 2));
+        breaks += st.ivl[i].succ == 0;
+    }
+    assert_int_equal(breaks, 2); /* the first kept interval, and the one after the W epoch */
+    somna_hrv_series_free(&st);
+    somna_hrv_series_free(&s);
+}
+
+/* --welch: 4 Hz natural spline + Welch (Hann, 1024-sample segments, 50 %
+ * overlap) against SciPy: CubicSpline(bc_type='natural') on the same grid
+ * and scipy.signal.welch, band sums x df x 1e6. */
+static void test_welch_vs_scipy(void **state)
+{
+    (void)state;
+    enum { N = 600 };
+    double rr[N], tt = 0;
+    for (int i = 0; i < N; i++) {
+        rr[i] = 0.8 + 0.05 * sin(2 * M_PI * 0.1 * tt) + 0.03 * sin(2 * M_PI * 0.25 * tt) +
+                0.02 * sin(2 * M_PI * 0.02 * tt);
+        tt += rr[i];
+    }
+    somna_hrv_series s;
+    assert_int_equal(somna_hrv_from_rr(rr, N, 0.0, &s, NULL), 0);
+    somna_hrv_opts o;
+    somna_hrv_default_opts(&o);
+    o.psd = SOMNA_HRV_WELCH;
+    somna_hrv_result r;
+    assert_int_equal(somna_hrv_compute(&s, &o, &r, NULL), 0);
+    assert_close_rel(r.v[SOMNA_HRV_ULF], 0.18467242346153398, 1e-6);
+    assert_close_rel(r.v[SOMNA_HRV_VLF], 200.06724985080118, 1e-6);
+    assert_close_rel(r.v[SOMNA_HRV_LF], 1249.3543835864239, 1e-6);
+    assert_close_rel(r.v[SOMNA_HRV_HF], 445.705211549698, 1e-6);
+    somna_hrv_series_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_hrv_mitdb100),
         cmocka_unit_test(test_toolbox_nsr001),
         cmocka_unit_test(test_lomb_vs_wfdb_mitdb),
+        cmocka_unit_test(test_sampen_by_hand),
+        cmocka_unit_test(test_dfa_scaling),
+        cmocka_unit_test(test_filter_rule),
+        cmocka_unit_test(test_select_stage_no_bridging),
+        cmocka_unit_test(test_welch_vs_scipy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
