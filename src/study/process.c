@@ -4,17 +4,21 @@
  *
  * Wired modules: hypnograms -> sleep statistics (somna/hypno.h); beat files
  * (R-peak tables with a time column, or RR/IBI lists) -> whole-recording HRV
- * (somna/hrv.h, HRV Toolkit defaults).  Raw EDF/ECG and EMG recordings are
- * logged as "skipped: no module wired" until the R-peak detector and EMG
- * tone have per-night library entry points; adding one is one more branch
- * in somna_study_process().
+ * (somna/hrv.h, HRV Toolkit defaults); PSG/ECG recordings -> chin EMG tone
+ * per stage (somna/emg.h, with the night's hypnogram) and, when the night
+ * has no beat file (annotated beats are preferred to detected ones), R-peak
+ * detection (somna/rpeaks.h) + HRV.  A new module is one more branch in
+ * somna_study_process().
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "somna/emg.h"
 #include "somna/hrv.h"
+#include "somna/recording.h"
+#include "somna/rpeaks.h"
 #include "somna/hypno.h"
 #include "somna/table.h"
 #include "somna/parse.h"
@@ -111,6 +115,161 @@ static int process_hypnogram(somna_db *db, int64_t night_id, const char *path, c
     return rc;
 }
 
+/* HRV measures of a beat series (HRV Toolkit defaults, no filtering). */
+static int store_hrv(somna_db *db, int64_t night_id, const somna_hrv_series *s, const char *input,
+                     const char *source, long *n_measures, char *params, size_t psize, somna_err *err)
+{
+    somna_hrv_opts o;
+    somna_hrv_default_opts(&o);
+    somna_hrv_result r;
+    int rc = somna_hrv_compute(s, &o, &r, err);
+    snprintf(params, psize, "psd=lomb;seg_s=%g;filter=none;input=%s", o.seg_s, input);
+    for (int k = 0; !rc && k < SOMNA_HRV_N_MEASURES; k++) {
+        rc = put_measure(db, night_id, somna_hrv_key(k), r.v[k], r.why[k], source, params, err);
+        *n_measures += !rc;
+    }
+    return rc;
+}
+
+/* The night's hypnogram (first linked), or 0 when there is none. */
+static int night_hypnogram(somna_db *db, int64_t night_id, somna_hypnogram *h, somna_err *err)
+{
+    somna_dbv p = somna_dbv_int(night_id);
+    somna_db_result r;
+    int rc = somna_db_query(db, "SELECT path FROM recording WHERE night_id = ? AND kind = 'hypnogram' ORDER BY id",
+                            &p, 1, &r, err);
+    if (rc)
+        return -1;
+    int have = 0;
+    if (r.n_rows > 0) {
+        somna_hypno_read_opts ro;
+        memset(&ro, 0, sizeof ro);
+        ro.epoch_s = 30.0;
+        rc = somna_hypno_read(somna_db_get_text(&r, 0, 0), &ro, h, NULL, err);
+        have = rc ? -1 : 1;
+    }
+    somna_db_result_free(&r);
+    return have;
+}
+
+/* A PSG or ECG recording: chin EMG tone per stage (needs the night's
+ * hypnogram) and ECG -> R peaks -> HRV (unless the night has a beat file). */
+static int process_signals(somna_db *db, int64_t night_id, const char *path, long *n_measures, char *params,
+                           size_t psize, char *msg, size_t msize, somna_err *err)
+{
+    somna_recording *rec = NULL;
+    int rc = somna_rec_open(path, NULL, &rec, err);
+    if (rc)
+        return rc;
+    params[0] = '\0';
+    msg[0] = '\0';
+    size_t used = 0;
+    /* chin EMG */
+    int emg = -1;
+    for (int i = 0; i < somna_rec_n_signals(rec) && emg < 0; i++) {
+        const somna_rec_signal *si = somna_rec_signal_info(rec, i);
+        if (strstr(si->label, "EMG") && si->fs >= 100)
+            emg = i;
+    }
+    somna_hypnogram h;
+    memset(&h, 0, sizeof h);
+    int have_h = emg >= 0 ? night_hypnogram(db, night_id, &h, err) : 0;
+    if (have_h < 0) {
+        somna_rec_close(rec);
+        return SOMNA_E_FORMAT;
+    }
+    if (emg >= 0 && have_h) {
+        const somna_rec_signal *si = somna_rec_signal_info(rec, emg);
+        size_t n = (size_t)si->n_samples;
+        double *x = malloc((n ? n : 1) * sizeof *x), *tone = NULL;
+        size_t n_tone = 0;
+        somna_emg_opts eo;
+        somna_emg_opts_default(&eo);
+        eo.epoch_s = h.epoch_s;
+        somna_emg_stage_summary es;
+        if (!x)
+            rc = somna_fail(err, SOMNA_E_NOMEM, "%s: out of memory reading the EMG", path);
+        if (!rc)
+            rc = somna_rec_read(rec, emg, 0, (int64_t)n, x, err);
+        if (!rc)
+            rc = somna_emg_epoch_tone(x, n, si->fs, &eo, &tone, &n_tone, err);
+        if (!rc)
+            rc = somna_emg_by_stage(tone, n_tone, &h, &es, err);
+        static const char *const names[5] = {"EMG_tone_W", "EMG_tone_N1", "EMG_tone_N2", "EMG_tone_N3",
+                                             "EMG_tone_REM"};
+        int w = snprintf(params, psize, "emg=%s;band=%g-%g;order=%d;epoch_s=%g", si->label, eo.band_lo, eo.band_hi,
+                         eo.order, eo.epoch_s);
+        used = w > 0 && (size_t)w < psize ? (size_t)w : 0;
+        for (int k = 0; !rc && k < 5; k++) {
+            rc = put_measure(db, night_id, names[k], es.mean[k], "no epoch of this stage", "emg", params, err);
+            *n_measures += !rc;
+        }
+        if (!rc) {
+            rc = put_measure(db, night_id, "EMG_tone_sleep", es.sleep_mean, "no sleep epoch", "emg", params, err);
+            *n_measures += !rc;
+        }
+        free(x);
+        free(tone);
+        somna_hypno_free(&h);
+        if (rc) {
+            somna_rec_close(rec);
+            return rc;
+        }
+    } else if (emg >= 0) {
+        snprintf(msg, msize, "EMG: no hypnogram linked to this night; ");
+    }
+    somna_rec_close(rec);
+    /* ECG -> R peaks -> HRV, unless annotated beats exist for the night */
+    int64_t n_rr = 0;
+    somna_dbv p = somna_dbv_int(night_id);
+    if ((rc = somna_db_query_int(db, "SELECT count(*) FROM recording WHERE night_id = ? AND kind = 'rr'", &p, 1, &n_rr,
+                                 err)))
+        return rc;
+    size_t ml = strlen(msg);
+    if (n_rr > 0) {
+        snprintf(msg + ml, msize - ml, "HRV from the night's beat file, not from detection");
+        return SOMNA_OK;
+    }
+    double *ecg = NULL, fs = 0;
+    size_t n = 0;
+    char label[128] = "";
+    somna_err le;
+    somna_err_init(&le, NULL, NULL);
+    if (somna_rpeaks_load_ecg(path, NULL, 0, &ecg, &n, &fs, label, sizeof label, &le) != SOMNA_OK ||
+        !(strstr(label, "ECG") || strstr(label, "EKG"))) {
+        free(ecg);
+        snprintf(msg + ml, msize - ml, "no ECG channel");
+        return SOMNA_OK;
+    }
+    int64_t *peaks = NULL;
+    size_t np = 0;
+    int pol = 0;
+    rc = somna_rpeaks_detect(ecg, n, fs, NULL, &peaks, &np, &pol, err);
+    free(ecg);
+    double *t = rc ? NULL : malloc((np + 1) * sizeof *t);
+    int *normal = rc ? NULL : malloc((np + 1) * sizeof *normal);
+    somna_hrv_series s;
+    memset(&s, 0, sizeof s);
+    if (!rc && (!t || !normal))
+        rc = somna_fail(err, SOMNA_E_NOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < np; i++) {
+        t[i] = (double)peaks[i] / fs;
+        normal[i] = 1;
+    }
+    if (!rc)
+        rc = somna_hrv_from_beats(t, normal, np, &s, err);
+    char hp[160];
+    if (!rc)
+        rc = store_hrv(db, night_id, &s, "detected", "hrv-detected", n_measures, hp, sizeof hp, err);
+    if (!rc && used + 1 < psize)
+        snprintf(params + used, psize - used, "%s%s;ecg=%s;beats=%zu", used ? ";" : "", hp, label, np);
+    somna_hrv_series_free(&s);
+    free(peaks);
+    free(t);
+    free(normal);
+    return rc;
+}
+
 /* HRV of a beat table: a time column (time_s / time / t, seconds) with an
  * optional beat type (N = normal, as MIT annotations), or an RR/IBI column
  * (rr / ibi / rr_ms, seconds or milliseconds when named *_ms). */
@@ -147,16 +306,8 @@ static int process_beats(somna_db *db, int64_t night_id, const char *path, long 
     }
     if (!rc)
         rc = ct >= 0 ? somna_hrv_from_beats(v, normal, t.n_rows, &s, err) : somna_hrv_from_rr(v, t.n_rows, 0, &s, err);
-    somna_hrv_opts o;
-    somna_hrv_default_opts(&o);
-    somna_hrv_result r;
     if (!rc)
-        rc = somna_hrv_compute(&s, &o, &r, err);
-    snprintf(params, psize, "psd=lomb;seg_s=%g;filter=none;%s", o.seg_s, ct >= 0 ? "beats" : "rr");
-    for (int k = 0; !rc && k < SOMNA_HRV_N_MEASURES; k++) {
-        rc = put_measure(db, night_id, somna_hrv_key(k), r.v[k], r.why[k], "hrv", params, err);
-        *n_measures += !rc;
-    }
+        rc = store_hrv(db, night_id, &s, ct >= 0 ? "beats" : "rr", "hrv", n_measures, params, psize, err);
     somna_hrv_series_free(&s);
     free(v);
     free(normal);
@@ -223,6 +374,20 @@ int somna_study_process(somna_db *db, int64_t study_id, somna_study_process_stat
             } else {
                 status = "ok";
                 snprintf(msg, sizeof msg, "%ld measures", nm);
+            }
+        } else if (kind && (strcmp(kind, "psg") == 0 || strcmp(kind, "ecg") == 0)) {
+            module = "emg+cardio";
+            char note[256];
+            int prc = process_signals(db, night, path, &nm, params, sizeof params, note, sizeof note, &fe);
+            if (prc == SOMNA_E_DB) {
+                rc = somna_fail(err, prc, "%s", fe.msg);
+            } else if (prc) {
+                status = "failed";
+                somna_strlcpy(msg, fe.msg, sizeof msg);
+                nm = 0;
+            } else {
+                status = nm ? "ok" : "skipped";
+                snprintf(msg, sizeof msg, "%ld measures%s%s", nm, note[0] ? "; " : "", note);
             }
         } else {
             snprintf(msg, sizeof msg, "no module wired for %s recordings yet", kind ? kind : "?");
