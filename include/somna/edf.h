@@ -92,7 +92,10 @@ int somna_edf_read_physical(somna_edf *edf, int sig, int64_t first, int64_t n, d
 int somna_edf_read_digital(somna_edf *edf, int sig, int64_t first, int64_t n, int32_t *out, somna_err *err);
 
 /* Time-range helper: samples of signal `sig` whose time lies in
- * [t0, t1) seconds from start; allocates *out (caller frees), sets *n. */
+ * [t0, t1) seconds from the header's start date/time (the clock of EDF+
+ * TAL onsets and of record_onsets; sample k of record r lies at
+ * record_onsets[r] + k * record_duration / samples_per_record, so EDF+D
+ * gaps hold no samples); allocates *out (caller frees), sets *n. */
 int somna_edf_read_range(somna_edf *edf, int sig, double t0, double t1, double **out, int64_t *n, somna_err *err);
 
 /* All annotations of all annotation signals, in file order (record

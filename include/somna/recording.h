@@ -48,7 +48,9 @@ double somna_rec_duration(const somna_recording *rec);      /* seconds */
 int somna_rec_n_signals(const somna_recording *rec);        /* data signals only */
 const somna_rec_signal *somna_rec_signal_info(const somna_recording *rec, int sig);
 size_t somna_rec_n_annotations(const somna_recording *rec);
-/* Signal by label (case-insensitive) or by decimal index string; -1 if none. */
+/* Signal by label (case-insensitive, tried first) or by its number as
+ * `somna info` lists it, counting from 1 ("3" = the third data signal);
+ * returns the 0-based index, or -1 if none. */
 int somna_rec_find_signal(const somna_recording *rec, const char *label_or_index);
 int somna_rec_read(somna_recording *rec, int sig, int64_t first, int64_t n, double *out, somna_err *err);
 
