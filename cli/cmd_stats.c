@@ -50,7 +50,8 @@ static void usage(FILE *out)
             "  mcnemar        McNemar chi-square and exact test for paired categories\n"
             "                 --before --after (one row per participant)\n"
             "  chisq          chi-square test of independence    --group (rows) --y (columns)\n"
-            "  fisher         Fisher's exact test, 2 x 2         --group --y\n"
+            "  fisher         Fisher's exact test (2 x 2: odds ratio and CI; r x c: p)\n"
+            "                 --group --y\n"
             "  permutation    N-of-1 randomization test: nights after sessions vs others,\n"
             "                 rows in night order  --y --group SESSION(0/1) [--lag N]\n"
             "  meta           random-effects meta-analysis   --yi --vi [--method DL|REML]\n"
@@ -1204,9 +1205,7 @@ static int run_categorical(const somna_table *t, const opts *o, int which, somna
     else if (which == 1)
         rc = somna_stats_chisq(tab, nr, nc, 1, &res, &emin, err);
     else if (nr != 2 || nc != 2)
-        rc = somna_fail(err, SOMNA_E_UNSUPPORTED,
-                        "Fisher's exact test is implemented for 2 x 2 tables; %s x %s is %zu x %zu (use chisq)", ra,
-                        cb, nr, nc);
+        rc = somna_stats_fisher_rxc(tab, nr, nc, &res, err);
     else
         rc = somna_stats_fisher_2x2(tab, o->conf, &res, err);
     if (rc)

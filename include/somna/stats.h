@@ -222,6 +222,12 @@ int somna_stats_chisq(const long *table, size_t nr, size_t nc, int correct, somn
  * and its exact CI. */
 int somna_stats_fisher_2x2(const long table[4], double conf, somna_stats_result *r, somna_err *err);
 
+/* Fisher's exact test (Freeman-Halton) on an r x c table: p = probability
+ * of all tables with the same margins that are no more probable than the
+ * observed one (R's fisher.test for r x c).  Tables are enumerated: fails
+ * with SOMNA_E_UNSUPPORTED beyond 1e8 tables. */
+int somna_stats_fisher_rxc(const long *table, size_t nr, size_t nc, somna_stats_result *r, somna_err *err);
+
 /* ---- N-of-1 randomization test ------------------------------------------- */
 
 typedef struct somna_stats_nof1_opts {

@@ -274,3 +274,129 @@ int somna_stats_fisher_2x2(const long t[4], double conf, somna_stats_result *r, 
     free(d);
     return SOMNA_OK;
 }
+
+/* ---- Fisher r x c by enumeration ------------------------------------------ */
+
+/* Every table with the observed margins is visited column by column (Freeman
+ * & Halton 1951 generalisation of Fisher's test); R uses the network
+ * algorithm of Mehta & Patel (1983) for the same sum.  Enumeration is exact
+ * and fast for the small tables trials produce; a cap on the number of
+ * tables keeps it bounded. */
+typedef struct rxc_ctx {
+    size_t nr, nc;
+    long *rowrem;      /* remaining row totals */
+    const long *cols;  /* column totals */
+    const double *lf;  /* log factorials 0..n */
+    double base;       /* sum log row! + sum log col! - log n! */
+    double lp_obs_tol; /* log p(observed) + log(1 + 1e-7) */
+    double p;          /* accumulated probability of tables no more probable */
+    unsigned long long visited, cap;
+} rxc_ctx;
+
+static int rxc_col(rxc_ctx *c, size_t j, double lp);
+
+/* distribute the remaining `left` of column j over rows i.. */
+static int rxc_fill(rxc_ctx *c, size_t j, size_t i, long left, double lp)
+{
+    if (i == c->nr - 1) {
+        if (left > c->rowrem[i])
+            return 0;
+        c->rowrem[i] -= left;
+        int rc = rxc_col(c, j + 1, lp - c->lf[left]);
+        c->rowrem[i] += left;
+        return rc;
+    }
+    /* rows below i can absorb at most this much */
+    long below = 0;
+    for (size_t k = i + 1; k < c->nr; k++)
+        below += c->rowrem[k];
+    long lo = left - below > 0 ? left - below : 0, hi = left < c->rowrem[i] ? left : c->rowrem[i];
+    for (long v = lo; v <= hi; v++) {
+        c->rowrem[i] -= v;
+        int rc = rxc_fill(c, j, i + 1, left - v, lp - c->lf[v]);
+        c->rowrem[i] += v;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int rxc_col(rxc_ctx *c, size_t j, double lp)
+{
+    if (j == c->nc - 1) {
+        /* the last column is forced by the remaining row totals */
+        double l = lp;
+        for (size_t i = 0; i < c->nr; i++)
+            l -= c->lf[c->rowrem[i]];
+        if (++c->visited > c->cap)
+            return -1;
+        if (l <= c->lp_obs_tol)
+            c->p += exp(l);
+        return 0;
+    }
+    return rxc_fill(c, j, 0, c->cols[j], lp);
+}
+
+int somna_stats_fisher_rxc(const long *tab, size_t nr, size_t nc, somna_stats_result *r, somna_err *err)
+{
+    somna_stats_result_init(r);
+    somna_strlcpy(r->test, "Fisher's exact test", sizeof r->test);
+    somna_strlcpy(r->method, "exact (enumeration of all tables with the observed margins)", sizeof r->method);
+    r->exact = 1;
+    if (nr < 2 || nc < 2)
+        return somna_fail(err, SOMNA_E_DATA, "Fisher's exact test needs at least a 2 x 2 table, have %zu x %zu", nr,
+                          nc);
+    if (check_counts(tab, nr * nc, err))
+        return SOMNA_E_ARG;
+    long *rows = calloc(nr, sizeof *rows), *cols = calloc(nc, sizeof *cols);
+    long n = 0;
+    int rc = SOMNA_OK;
+    double *lf = NULL;
+    if (!rows || !cols) {
+        rc = somna_fail(err, SOMNA_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nr; i++)
+        for (size_t j = 0; j < nc; j++) {
+            rows[i] += tab[i * nc + j];
+            cols[j] += tab[i * nc + j];
+            n += tab[i * nc + j];
+        }
+    for (size_t i = 0; i < nr && !rc; i++)
+        if (rows[i] == 0)
+            rc = somna_fail(err, SOMNA_E_DATA, "Fisher's exact test: row %zu of the table is empty", i + 1);
+    for (size_t j = 0; j < nc && !rc; j++)
+        if (cols[j] == 0)
+            rc = somna_fail(err, SOMNA_E_DATA, "Fisher's exact test: column %zu of the table is empty", j + 1);
+    if (rc)
+        goto done;
+    r->n = (size_t)n;
+    lf = malloc(((size_t)n + 1) * sizeof *lf);
+    if (!lf) {
+        rc = somna_fail(err, SOMNA_E_NOMEM, "out of memory");
+        goto done;
+    }
+    lf[0] = 0.0;
+    for (long v = 1; v <= n; v++)
+        lf[v] = lf[v - 1] + log((double)v);
+    double base = -lf[n];
+    for (size_t i = 0; i < nr; i++)
+        base += lf[rows[i]];
+    for (size_t j = 0; j < nc; j++)
+        base += lf[cols[j]];
+    double lobs = base;
+    for (size_t k = 0; k < nr * nc; k++)
+        lobs -= lf[tab[k]];
+    rxc_ctx c = {nr, nc, rows, cols, lf, base, lobs + log1p(1e-7), 0.0, 0, 100000000ULL};
+    if (rxc_col(&c, 0, base)) {
+        rc = somna_fail(err, SOMNA_E_UNSUPPORTED,
+                        "Fisher's exact test: more than %llu tables share these margins; use chisq", c.cap);
+        goto done;
+    }
+    r->p = fmin(1.0, c.p);
+done:
+    free(rows);
+    free(cols);
+    free(lf);
+    return rc;
+}

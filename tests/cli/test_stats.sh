@@ -99,6 +99,8 @@ expect_grep '"n_dropped": 1' "$TMP/out"
 expect_exit 0 "$SOMNA" stats chisq "$TMP/chisq.csv" --group arm --y quality --json
 check "chi-squared 2 x 3" "$(jnum statistic "$TMP/out")" "$(expected ch23 statistic)" 1e-8
 check "chi-squared p" "$(jnum p "$TMP/out")" "$(expected ch23 p)" 1e-8
+expect_exit 0 "$SOMNA" stats fisher "$TMP/chisq.csv" --group arm --y quality --json
+check "Fisher 2 x 3 p" "$(jnum p "$TMP/out")" "$(expected fi23 p)" 1e-8
 # McNemar 2 x 2 from R's table (rows before, cols after): 5 14 / 3 8
 { echo "id,before,after"
   for i in $(seq 1 5); do echo "a$i,poor,poor"; done; for i in $(seq 1 14); do echo "b$i,poor,good"; done

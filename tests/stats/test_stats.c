@@ -599,6 +599,23 @@ static void test_categorical(void **s)
     assert_close_rel(r.ci_high, ex("fi", "ci", 1), REL);
     /* and within R's own uniroot tolerance of fisher.test itself */
     assert_close_rel(r.estimate, ex("fi", "r_fisher", 0), 1e-3);
+    /* r x c by enumeration vs R's network algorithm; the 2 x 2 case agrees
+     * with the 2 x 2 routine */
+    double p22 = r.p;
+    assert_int_equal(somna_stats_fisher_rxc(t, 2, 2, &r, NULL), 0);
+    assert_close_rel(r.p, p22, 1e-12);
+    {
+        const double *v_ = data("ch23", &n);
+        to_long(v_, n, t);
+    }
+    assert_int_equal(somna_stats_fisher_rxc(t, 2, 3, &r, NULL), 0);
+    assert_close_rel(r.p, ex("fi23", "p", 0), REL);
+    {
+        const double *v_ = data("fi33", &n);
+        to_long(v_, n, t);
+    }
+    assert_int_equal(somna_stats_fisher_rxc(t, 3, 3, &r, NULL), 0);
+    assert_close_rel(r.p, ex("fi33", "p", 0), REL);
 }
 
 static void nof1_case(const char *ycol, size_t lag, const char *c)
