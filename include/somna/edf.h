@@ -43,7 +43,7 @@ typedef struct somna_edf_signal {
     int32_t samples_per_record;
     double fs;               /* samples_per_record / record_duration (0 if duration 0) */
     double gain, offset;     /* physical = gain * digital + offset */
-    int64_t n_samples;       /* samples_per_record * n_records */
+    int64_t n_samples;       /* samples_per_record * n_records (0 for annotation signals) */
     int is_annotation;       /* "EDF Annotations" / "BDF Annotations" signal */
 } somna_edf_signal;
 
