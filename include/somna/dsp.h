@@ -131,7 +131,9 @@ int somna_dsp_lomb(const double *t, const double *y, size_t n, double ofac, doub
 
 /* Same periodogram evaluated directly at the given frequencies with the
  * O(n * n_freqs) textbook formula (Scargle 1982 with Lomb's tau), scaled
- * by 1 / nout as above.  Exact but slow; for short series and checks. */
+ * by 1 / nout as above.  Exact (no extirpolation); on a uniform frequency
+ * grid the trigonometric sums use the angle-addition recurrence, so the
+ * cost is a few multiplications per (point, frequency). */
 int somna_dsp_lomb_direct(const double *t, const double *y, size_t n, const double *freq, size_t n_freqs,
                           double nout, double *power, somna_err *err);
 

@@ -12,6 +12,7 @@
 #include <fftw3.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define LOMB_MACC 4 /* extirpolation points (Press & Rybicki use 4) */
 
@@ -131,6 +132,44 @@ done:
     return rc;
 }
 
+/* Uniform grid f_k = f_0 + k df: the four trigonometric sums per
+ * frequency are accumulated point by point with the angle-addition
+ * recurrence (one rotation per frequency step), which replaces four libm
+ * calls per (point, frequency) by a few multiplications.  Lomb's tau then
+ * follows from the half-angle identities:
+ *   sum cos^2(w(t - tau)) = n/2 + (cos 2w tau C2 + sin 2w tau S2)/2. */
+static void lomb_uniform(const double *t, const double *d, size_t n, double f0, double df, size_t nf, double nout,
+                         double *power, double *acc)
+{
+    double *yc = acc, *ys = acc + nf, *c2 = acc + 2 * nf, *s2 = acc + 3 * nf;
+    memset(acc, 0, 4 * nf * sizeof *acc);
+    for (size_t i = 0; i < n; i++) {
+        double a0 = 2.0 * M_PI * f0 * t[i], da = 2.0 * M_PI * df * t[i];
+        double c = cos(a0), s = sin(a0), cd = cos(da), sd = sin(da);
+        for (size_t k = 0; k < nf; k++) {
+            yc[k] += d[i] * c;
+            ys[k] += d[i] * s;
+            c2[k] += c * c - s * s;
+            s2[k] += 2.0 * c * s;
+            double cn = c * cd - s * sd;
+            s = s * cd + c * sd;
+            c = cn;
+        }
+    }
+    for (size_t k = 0; k < nf; k++) {
+        double h = hypot(c2[k], s2[k]);
+        double cos2wt = h > 0 ? c2[k] / h : 1.0, sin2wt = h > 0 ? s2[k] / h : 0.0; /* 2 w tau */
+        /* cos(w tau), sin(w tau) from the half angle, sign of sin from sin 2w tau */
+        double cwt = sqrt(fmax(0.0, 0.5 * (1.0 + cos2wt))), swt = sqrt(fmax(0.0, 0.5 * (1.0 - cos2wt)));
+        if (sin2wt < 0)
+            swt = -swt;
+        double cc = 0.5 * (double)n + 0.5 * (cos2wt * c2[k] + sin2wt * s2[k]);
+        double ss = (double)n - cc;
+        double ycos = cwt * yc[k] + swt * ys[k], ysin = cwt * ys[k] - swt * yc[k];
+        power[k] = ((cc > 0 ? ycos * ycos / cc : 0.0) + (ss > 0 ? ysin * ysin / ss : 0.0)) / nout;
+    }
+}
+
 int somna_dsp_lomb_direct(const double *t, const double *y, size_t n, const double *freq, size_t n_freqs,
                           double nout, double *power, somna_err *err)
 {
@@ -140,6 +179,23 @@ int somna_dsp_lomb_direct(const double *t, const double *y, size_t n, const doub
     for (size_t i = 0; i < n; i++)
         mean += y[i];
     mean /= (double)n;
+    int uniform = n_freqs >= 3;
+    double df = uniform ? freq[1] - freq[0] : 0.0;
+    for (size_t k = 2; uniform && k < n_freqs; k++)
+        if (fabs(freq[k] - (freq[0] + (double)k * df)) > 1e-9 * fabs(freq[n_freqs - 1]))
+            uniform = 0;
+    if (uniform) {
+        double *d = malloc(n * sizeof *d), *acc = malloc(4 * n_freqs * sizeof *acc);
+        if (!d || !acc) {
+            free(d), free(acc);
+            return somna_fail(err, SOMNA_E_NOMEM, "lomb: out of memory");
+        }
+        for (size_t i = 0; i < n; i++)
+            d[i] = y[i] - mean;
+        lomb_uniform(t, d, n, freq[0], df, n_freqs, nout, power, acc);
+        free(d), free(acc);
+        return SOMNA_OK;
+    }
     for (size_t k = 0; k < n_freqs; k++) {
         double w = 2.0 * M_PI * freq[k];
         double s2 = 0.0, c2 = 0.0;

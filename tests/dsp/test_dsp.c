@@ -229,6 +229,15 @@ static void test_lomb_fast_vs_direct(void **state)
         if (p[k] > p[kmax])
             kmax = k;
     }
+    /* the uniform-grid recurrence equals the textbook formula evaluated at
+     * the same frequencies presented out of order (non-uniform path) */
+    double fr[5] = {f[300], f[10], f[100], f[1000], f[50]}, pr[5];
+    assert_int_equal(somna_dsp_lomb_direct(t, y, N, fr, 5, 4.0 * N, pr, NULL), 0);
+    assert_close_rel(pr[0], pd[300], 1e-9);
+    assert_close_rel(pr[1], pd[10], 1e-9);
+    assert_close_rel(pr[2], pd[100], 1e-9);
+    assert_close_rel(pr[3], pd[1000], 1e-9);
+    assert_close_rel(pr[4], pd[50], 1e-9);
     assert_close_rel(lf, lfd, 0.01);
     assert_close_rel(hf, hfd, 0.01);
     assert_close_abs(f[kmax], 0.1, 0.003);
