@@ -470,6 +470,11 @@ static int parse_header(somna_edf *e, somna_err *err)
         s->dig_max = (int32_t)dmax;
         e->bitvalue[i] = (s->phys_max - s->phys_min) / (double)(dmax - dmin);
         e->dig_offset[i] = s->phys_max / e->bitvalue[i] - (double)dmax;
+        if (!isfinite(e->bitvalue[i]) || e->bitvalue[i] == 0 || !isfinite(e->dig_offset[i]))
+            return somna_fail(err, SOMNA_E_FORMAT,
+                              "%s: %s: physical range %g..%g over digital %lld..%lld cannot be calibrated "
+                              "(overflow)",
+                              e->name, who, s->phys_min, s->phys_max, (long long)dmin, (long long)dmax);
         s->gain = e->bitvalue[i];
         s->offset = s->phys_max - s->gain * (double)dmax;
     }

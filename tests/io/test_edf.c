@@ -422,6 +422,12 @@ static void test_refusals(void **state)
     t = build(0, "", "1", "1", 1, pm, 1);
     expect_refusal(&t, SOMNA_E_FORMAT, "t.edf: signal 1 (ECG): physical minimum 5 == physical maximum 5");
 
+    tsig ovf[1] = {{"ECG", 2, "-9e307", "9e307", "0", "10"}};
+    t = build(0, "", "1", "1", 1, ovf, 1);
+    expect_refusal(&t, SOMNA_E_FORMAT,
+                   "t.edf: signal 1 (ECG): physical range -9e+307..9e+307 over digital 0..10 cannot be calibrated "
+                   "(overflow)");
+
     tsig bad[1] = {{"ECG", 2, "abc", "5", "0", "10"}};
     t = build(0, "", "1", "1", 1, bad, 1);
     expect_refusal(&t, SOMNA_E_FORMAT, "t.edf: signal 1 (ECG): physical minimum 'abc' is not a number");
