@@ -45,4 +45,13 @@ expect_exit 2 "$SOMNA" rpeaks "$DATA/mitdb/100" --ref nosuchann
 expect_exit 1 "$SOMNA" rpeaks "$DATA/mitdb/100" --from abc
 expect_exit 1 "$SOMNA" rpeaks "$DATA/mitdb/100" --bogus
 expect_exit 1 "$SOMNA" rpeaks
+
+need_data noxturnal-psg-rsleep/subject1.edf
+# A real PSG (Nox, EDF+, 89 signals, ECG at 200 Hz, 2 min): the ECG lead is
+# found by its label, and the mean heart rate agrees with the device's own
+# "Heart Rate" channel (signal 48: mean 67.79 bpm over the 2 min, somna info --stats).
+expect_exit 0 "$SOMNA" rpeaks "$DATA/noxturnal-psg-rsleep/subject1.edf" --json
+expect_grep '"channel": "ECG"' "$TMP/out"
+awk -F'[:,]' '/"mean_hr_bpm"/ {v = $2} END {exit !(v > 67.79 * 0.99 && v < 67.79 * 1.01)}' "$TMP/out" ||
+  fail "subject1.edf: mean HR $(grep mean_hr "$TMP/out") vs device 67.79"
 finish
