@@ -144,7 +144,11 @@ int somna_plot_hypnogram(somna_plot_canvas *c, const somna_hypnogram *h, const s
     static const char *const ylab[] = {"N3", "N2", "N1", "REM", "W"};
     rc |= somna_plot_axis(c, SOMNA_PLOT_LEFT, ylev, ylab, 5, NULL);
     double step;
-    if (total <= 3600)
+    if (total <= 600)
+        step = 120;
+    else if (total <= 1800)
+        step = 300; /* naps */
+    else if (total <= 3600)
         step = 600;
     else if (total <= 3 * 3600)
         step = 1800;
@@ -174,17 +178,22 @@ int somna_plot_hypnogram(somna_plot_canvas *c, const somna_hypnogram *h, const s
      * the estimated text width of ~6.3 px per character at 11 px) */
     somna_plot_reset_viewport(c);
     {
-        int any_uns = 0;
-        for (size_t i = 0; i < h->n_epochs && !any_uns; i++)
-            any_uns = isnan(level(h->stages[i]));
+        int any_uns = 0, any_rem = 0;
+        for (size_t i = 0; i < h->n_epochs; i++) {
+            any_uns |= isnan(level(h->stages[i]));
+            any_rem |= h->stages[i] == SOMNA_STAGE_REM;
+        }
         somna_plot_font gf = {11.0, 0, 0x333333, SOMNA_PLOT_ANCHOR_START, 0.0};
         const char *uns_label = "artefact / unscored";
-        double width = 16 + 3 * 6.3 + (any_uns ? 18 + 16 + 19 * 6.3 : 0);
+        double wr = 16 + 3 * 6.3, wu = 16 + 19 * 6.3;
+        double width = (any_rem ? wr : 0) + (any_uns ? wu : 0) + (any_rem && any_uns ? 18 : 0);
         double x = W - mr - width, y = mt - 9;
-        rc |= somna_plot_rect(c, x, y - 7, x + 12, y - 1, &rem);
-        rc |= somna_plot_text(c, x + 16, y, "REM", &gf);
+        if (any_rem) {
+            rc |= somna_plot_rect(c, x, y - 7, x + 12, y - 1, &rem);
+            rc |= somna_plot_text(c, x + 16, y, "REM", &gf);
+            x += wr + 18;
+        }
         if (any_uns) {
-            x += 16 + 3 * 6.3 + 18;
             rc |= somna_plot_rect(c, x, y - 9, x + 12, y + 1, &band);
             rc |= somna_plot_text(c, x + 16, y, uns_label, &gf);
         }

@@ -188,6 +188,19 @@ static void test_hypnogram_figure(void **state)
     assert_non_null(strstr(svg, "Time from start of scoring"));
     free(svg);
     somna_plot_canvas_destroy(c);
+    /* a 20-min nap without REM or artefact: 5-min ticks, no legend entries */
+    h.n_epochs = 40;
+    for (int i = 0; i < 40; i++)
+        st[i] = (int8_t)(i < 8 ? SOMNA_STAGE_W : SOMNA_STAGE_N2);
+    assert_int_equal(somna_plot_canvas_create(1000, 320, &c, &err), 0);
+    assert_int_equal(somna_plot_hypnogram(c, &h, NULL, &err), 0);
+    assert_int_equal(somna_plot_svg_string(c, &svg, NULL, &err), 0);
+    assert_non_null(strstr(svg, ">0:05</text>"));
+    assert_non_null(strstr(svg, ">0:20</text>"));
+    assert_null(strstr(svg, "#C62828"));
+    assert_null(strstr(svg, "#D9D9D9"));
+    free(svg);
+    somna_plot_canvas_destroy(c);
     /* too small a canvas is refused */
     assert_int_equal(somna_plot_canvas_create(100, 60, &c, &err), 0);
     assert_int_not_equal(somna_plot_hypnogram(c, &h, NULL, &err), 0);
