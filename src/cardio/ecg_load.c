@@ -72,8 +72,12 @@ int somna_rpeaks_load_ecg(const char *path, const char *channel, double text_fs,
         for (int i = 0; i < ns && sig < 0; i++)
             if (looks_like_ecg(somna_rec_signal_info(rec, i)->label))
                 sig = i;
-        if (sig < 0)
+        if (sig < 0) {
             sig = 0;
+            if (ns > 1)
+                somna_warn(err, "%s: no signal labelled as an ECG lead; using signal 0 '%s' (choose with --channel)",
+                           path, somna_rec_signal_info(rec, 0)->label);
+        }
     }
     const somna_rec_signal *si = somna_rec_signal_info(rec, sig);
     if (si->n_samples <= 0) {
