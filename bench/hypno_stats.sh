@@ -11,6 +11,7 @@ BIN=${SOMNA_BIN:-build/somna}
 DATA=${SOMNA_SHARED_DATA:-../shared/data}
 YASA_DIR=${YASA_DIR:-/work/peers/yasa}
 PY=/usr/bin/python3
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 [ -x "$BIN" ] || { echo "build the CLI first (or set SOMNA_BIN): $BIN not found" >&2; exit 1; }
 [ -d "$DATA/sleep-edf-hypnograms" ] || { echo "SKIP: $DATA absent" >&2; exit 77; }
 
@@ -33,13 +34,13 @@ bestcpu=999
 TIMEFORMAT='%R %U %S'
 for run in 1 2 3; do
   read -r real user sys < <( { time "$BIN" hypno "${files[@]}" > /dev/null; } 2>&1 )
-  cpu=$(echo "$user + $sys" | bc -l)
-  best=$(echo "if ($real < $best) $real else $best" | bc -l)
-  bestcpu=$(echo "if ($cpu < $bestcpu) $cpu else $bestcpu" | bc -l)
+  cpu=$(calc "$user + $sys")
+  best=$(calc "($real < $best) ? $real : $best")
+  bestcpu=$(calc "($cpu < $bestcpu) ? $cpu : $bestcpu")
 done
 printf 'nights: %d (%d distinct files, %d epochs in total)\n' "${#files[@]}" "${#base[@]}" "$epochs"
 printf 'somna hypno:            %.3f s wall, %.3f s CPU  (%.3f ms wall per night, best of 3, process start included)\n' \
-  "$best" "$bestcpu" "$(echo "1000 * $best / ${#files[@]}" | bc -l)"
+  "$best" "$bestcpu" "$(calc "1000 * $best / ${#files[@]}")"
 
 if [ -f "$YASA_DIR/yasa_sleepstats.py" ] && [ -x "$PY" ]; then
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -80,9 +81,9 @@ print(best, bestcpu)
 PYEOF
   read -r peer peercpu < <("$PY" "$tmp/peer.py" "$YASA_DIR" "$tmp/files")
   printf 'YASA sleep_statistics:  %.3f s wall, %.3f s CPU  (%.3f ms wall per night, best of 3, reading included)\n' \
-    "$peer" "$peercpu" "$(echo "1000 * $peer / ${#files[@]}" | bc -l)"
-  printf 'ratio YASA / somna:     %.1f x wall, %.1f x CPU\n' "$(echo "$peer / $best" | bc -l)" \
-    "$(echo "$peercpu / $bestcpu" | bc -l)"
+    "$peer" "$peercpu" "$(calc "1000 * $peer / ${#files[@]}")"
+  printf 'ratio YASA / somna:     %.1f x wall, %.1f x CPU\n' "$(calc "$peer / $best")" \
+    "$(calc "$peercpu / $bestcpu")"
 else
   echo "YASA: not run (fetch github:raphaelvallat/yasa and copy src/yasa/sleepstats.py to $YASA_DIR/yasa_sleepstats.py)"
 fi
