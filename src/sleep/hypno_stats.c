@@ -53,6 +53,9 @@ int somna_hypno_stats_compute(const somna_hypnogram *h, const somna_hypno_window
         if (fabs(k * e - win->lights_on_s) > 1e-6 && win->lights_on_s < rec)
             somna_warn(err, "lights-on at %g s is inside an epoch; the window ends at the previous epoch (%g s)",
                        win->lights_on_s, k * e);
+        if (win->lights_on_s > rec + 1e-6)
+            somna_warn(err, "lights-on at %g s is after the end of the hypnogram (%g s); the window ends there",
+                       win->lights_on_s, rec);
         if (k < (double)hi)
             hi = (size_t)k;
     }

@@ -392,6 +392,12 @@ static void test_stats_window(void **state)
     assert_int_equal(somna_hypno_stats_compute(&h, &win, &st, &err), 0);
     assert_true(st.TIB == 1.5 && st.SOL == 0.5);
     assert_int_equal(nwarn, 1);
+    win.lights_off_s = -1;
+    win.lights_on_s = 600.0; /* after the end: window ends at 180 s, warned */
+    assert_int_equal(somna_hypno_stats_compute(&h, &win, &st, &err), 0);
+    assert_true(st.TIB == 3.0);
+    assert_int_equal(nwarn, 2);
+    win.lights_on_s = 150.0;
     win.lights_off_s = 200.0; /* after lights-on */
     assert_int_not_equal(somna_hypno_stats_compute(&h, &win, &st, &err), 0);
     win.lights_off_s = 1000.0; /* after the end */
