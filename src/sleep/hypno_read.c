@@ -686,7 +686,9 @@ int somna_hypno_aggregate(somna_hypnogram *h, size_t factor, const char *name, s
         int count[7] = {0}; /* index stage + 2 */
         for (size_t i = 0; i < factor; i++)
             count[w[i] + 2]++;
-        /* Majority; tie -> the tied stage occurring first in the window. */
+        /* AASM (Iber 2007): an epoch holding several stages is scored as the
+         * stage occupying its greatest portion.  Tie -> the tied stage
+         * occurring first in the window (docs/sleep-statistics.md). */
         int best = w[0], bestc = count[w[0] + 2];
         for (size_t i = 1; i < factor; i++) {
             int c = count[w[i] + 2];
