@@ -763,6 +763,26 @@ static void test_degenerate(void **s)
     assert_true(isnan(mr));
     assert_close_rel(rm, 50.0, 1e-15); /* 100 * (9/6 - 1) */
     assert_int_equal(somna_stats_percent_change(after, before, 3, NULL, &rm, NULL, &err), 0);
+    /* Friedman when every subject has the same value in all conditions */
+    double eq[6] = {4, 4, 4, 7, 7, 7};
+    assert_int_equal(somna_stats_friedman(eq, 2, 3, &r, &err), SOMNA_E_DATA);
+    assert_non_null(strstr(err.msg, "equal values"));
+    assert_true(isnan(r.statistic) && isnan(r.p));
+    /* RM-ANOVA when every subject changes identically: residual variance 0 */
+    double par[6] = {1, 2, 3, 4, 5, 6};
+    assert_int_equal(somna_stats_rmanova(par, 2, 3, &o, &err), SOMNA_E_DATA);
+    assert_non_null(strstr(err.msg, "residual variance is zero"));
+    /* mixed model with a single participant */
+    double Xi[4] = {1, 1, 1, 1}, yi[4] = {1, 2, 4, 3};
+    size_t g1[4] = {0, 0, 0, 0};
+    assert_int_equal(somna_stats_lmm_fit(Xi, yi, g1, 4, 1, 1, 0.95, &m, &err), SOMNA_E_DATA);
+    assert_non_null(strstr(err.msg, "at least 2 participants"));
+    /* N-of-1 without any session day */
+    double ny[4] = {1, 2, 3, 4};
+    int ns[4] = {0, 0, 0, 0};
+    somna_stats_nof1_result no;
+    assert_int_equal(somna_stats_nof1(ny, ns, 4, NULL, &no, &err), SOMNA_E_DATA);
+    assert_true(isnan(no.p));
     /* bad confidence level */
     assert_int_equal(somna_stats_ttest_paired(a, b, 4, 1.5, &r, &err), SOMNA_E_ARG);
 }
