@@ -66,6 +66,8 @@ static void usage(FILE *out)
             "                        numbers sort numerically).  Differences are other - ref.\n"
             "      --covariate COL   extra fixed effect for lmm (repeatable; numeric columns\n"
             "                        enter as slopes, text columns as dummy variables)\n"
+            "      --factor COL      extra fixed effect for lmm entered as a factor even when\n"
+            "                        its levels are numbers (e.g. period 1/2/3; repeatable)\n"
             "      --before COL --after COL   wide paired columns (paired tests, mcnemar)\n"
             "      --yi COL --vi COL effect sizes and their sampling variances (meta)\n"
             "      --method DL|REML  tau^2 estimator for meta (default REML)\n"
@@ -89,7 +91,7 @@ static void usage(FILE *out)
             "  somna stats ttest-paired trial.csv --y sol --group condition --subject id\n"
             "  somna stats wilcoxon prepost.csv --before sol_pre --after sol_post --json\n"
             "  somna stats rmanova trial.csv --y sol --group condition --subject id\n"
-            "  somna stats lmm trial.csv --y sol --group condition --subject id --covariate period\n"
+            "  somna stats lmm trial.csv --y sol --group condition --subject id --factor period\n"
             "  somna stats permutation diary.csv --y sol --group massage --lag 2 --seed 7\n"
             "  somna stats meta studies.csv --yi g --vi var_g --method DL\n"
             "\n"
@@ -101,6 +103,8 @@ typedef struct opts {
     const char *y, *group, *subject, *ref, *before, *after, *yi, *vi, *method;
     const char *cov[MAX_COV];
     size_t ncov;
+    const char *fac[MAX_COV]; /* covariates forced to be factors */
+    size_t nfac;
     int json;
     double conf;
     long lag, perms, boot, seed;
@@ -900,9 +904,10 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
     size_t cy, cs;
     if (need_col(t, "y", o->y, &cy, err) || need_col(t, "subject", o->subject, &cs, err))
         return SOMNA_E_ARG;
-    term terms[MAX_COV + 1];
+    term terms[2 * MAX_COV + 1];
     memset(terms, 0, sizeof terms);
-    const char *names[MAX_COV + 1];
+    const char *names[2 * MAX_COV + 1];
+    int forced[2 * MAX_COV + 1];
     size_t nt = 0;
     int rc = SOMNA_OK;
     levels S = {0};
@@ -913,17 +918,25 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
         return somna_fail(err, SOMNA_E_NOMEM, "out of memory");
     if ((rc = num_col(t, cy, yv, err)) || (rc = build_levels(t, cs, &S, err)))
         goto done;
-    if (o->group)
+    if (o->group) {
+        forced[nt] = 1;
         names[nt++] = o->group;
-    for (size_t i = 0; i < o->ncov; i++)
+    }
+    for (size_t i = 0; i < o->ncov; i++) {
+        forced[nt] = 0;
         names[nt++] = o->cov[i];
+    }
+    for (size_t i = 0; i < o->nfac; i++) {
+        forced[nt] = 1;
+        names[nt++] = o->fac[i];
+    }
     size_t p = 1;
     for (size_t i = 0; i < nt; i++) {
         term *tm = &terms[i];
         if ((rc = somna_table_require_col(t, names[i], &tm->col, err)))
             goto done;
-        /* numeric covariates enter as slopes; --group and text columns as factors */
-        int numeric = i > 0 || !o->group;
+        /* numeric covariates enter as slopes; --group, --factor and text columns as factors */
+        int numeric = !forced[i];
         if (numeric)
             for (size_t r = 0; r < t->n_rows; r++) {
                 double d;
@@ -1030,7 +1043,7 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
     if (m.singular)
         note_add(&rep, "boundary (singular) fit: the participant variance is estimated as 0");
     /* one F test per term (all its dummies jointly), as lmerTest's anova() */
-    somna_stats_result ft[MAX_COV + 1];
+    somna_stats_result ft[2 * MAX_COV + 1];
     {
         size_t c0 = 1;
         for (size_t i = 0; i < nt; i++) {
@@ -1471,12 +1484,13 @@ done:
 
 int cmd_stats(int argc, char **argv)
 {
-    enum { O_Y = 1000, O_GROUP, O_SUBJECT, O_REF, O_COV, O_BEFORE, O_AFTER, O_YI, O_VI, O_METHOD, O_JSON, O_CONF,
+    enum { O_Y = 1000, O_FACTOR, O_GROUP, O_SUBJECT, O_REF, O_COV, O_BEFORE, O_AFTER, O_YI, O_VI, O_METHOD, O_JSON, O_CONF,
            O_LAG, O_PERMS, O_BOOT, O_SEED };
     static const struct option lo[] = {
         {"y", required_argument, NULL, O_Y},           {"group", required_argument, NULL, O_GROUP},
         {"subject", required_argument, NULL, O_SUBJECT}, {"pair-by", required_argument, NULL, O_SUBJECT},
         {"ref", required_argument, NULL, O_REF},       {"covariate", required_argument, NULL, O_COV},
+        {"factor", required_argument, NULL, O_FACTOR},
         {"before", required_argument, NULL, O_BEFORE}, {"after", required_argument, NULL, O_AFTER},
         {"yi", required_argument, NULL, O_YI},         {"vi", required_argument, NULL, O_VI},
         {"method", required_argument, NULL, O_METHOD}, {"json", no_argument, NULL, O_JSON},
@@ -1505,6 +1519,11 @@ int cmd_stats(int argc, char **argv)
             if (o.ncov == MAX_COV)
                 return cli_usage_error(CMD, "at most %d --covariate options", MAX_COV);
             o.cov[o.ncov++] = optarg;
+            break;
+        case O_FACTOR:
+            if (o.nfac == MAX_COV)
+                return cli_usage_error(CMD, "at most %d --factor options", MAX_COV);
+            o.fac[o.nfac++] = optarg;
             break;
         case O_BEFORE: o.before = optarg; break;
         case O_AFTER: o.after = optarg; break;

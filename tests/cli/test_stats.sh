@@ -83,6 +83,13 @@ expect_grep '"term": "condition\[C2\]"' "$TMP/out"
 check "LMM condition F" "$(jnum statistic "$TMP/out" 5)" "$(expected lmm1_F cond 1)" 1e-6
 check "LMM condition F df2" "$(jnum df2 "$TMP/out" 1)" "$(expected lmm1_F cond 3)" 1e-6
 
+# period as a factor: coefficients condition[C2], condition[C3], period[2], period[3]
+expect_exit 0 "$SOMNA" stats lmm "$TMP/lmm.csv" --y sol --group condition --subject id --factor period --json
+check "LMM period[3] estimate" "$(jnum estimate "$TMP/out" 5)" "$(expected lmm1f coef4 1)" 1e-6
+check "LMM period[3] df" "$(jnum df "$TMP/out" 5)" "$(expected lmm1f coef4 3)" 1e-6
+check "LMM period factor F df2" "$(jnum df2 "$TMP/out" 2)" "$(expected lmm1f_F period 3)" 1e-6
+expect_grep '"term": "period\[3\]"' "$TMP/out"
+
 # dose-response: the slope per session minute, no --group; one row without a value
 paste -d, <(data lmm2_id) <(data lmm2_min) <(data lmm2_y) |
   awk -F, 'BEGIN { print "id,minutes,sol" } { print $1 "," $2 "," $3 } END { print "99,60," }' > "$TMP/dose.csv"
