@@ -40,6 +40,7 @@ static void usage(FILE *out)
             "                     NN intervals lying entirely inside epochs of a stage are\n"
             "                     pooled, successive differences never bridge a gap\n"
             "  --hypno-offset S   hypnogram epoch 0 starts S seconds into the record (0)\n"
+            "  --fill-gaps        hypnogram stretches with no stage become unscored epochs\n"
             "  --window S         measures per window of S seconds (TSV, or JSON array)\n"
             "  --step S           window step (default: S, no overlap)\n"
             "  --filter           drop outlier/ectopic intervals as WFDB's filtnn: > 20 %%\n"
@@ -223,7 +224,7 @@ int cmd_hrv(int argc, char **argv)
     const char *cmd = "hrv";
     const char *ann = NULL, *channel = NULL, *hypno = NULL;
     double window = 0, step = 0, hyp_off = 0, tb_fs = 0, max_t = 0;
-    int json = 0, filter = 0, welch = 0, toolbox = 0;
+    int json = 0, filter = 0, welch = 0, toolbox = 0, fill_gaps = 0;
     static const struct option opts[] = {{"ann", required_argument, NULL, 'a'},
                                          {"channel", required_argument, NULL, 'c'},
                                          {"hypno", required_argument, NULL, 'H'},
@@ -236,6 +237,7 @@ int cmd_hrv(int argc, char **argv)
                                          {"toolbox-fs", required_argument, NULL, 'F'},
                                          {"max-t", required_argument, NULL, 'M'},
                                          {"json", no_argument, NULL, 'j'},
+                                         {"fill-gaps", no_argument, NULL, 'g'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -268,6 +270,7 @@ int cmd_hrv(int argc, char **argv)
         case 'W': welch = 1; break;
         case 't': toolbox = 1; break;
         case 'j': json = 1; break;
+        case 'g': fill_gaps = 1; break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
         default: return cli_bad_option(cmd);
         }
@@ -276,6 +279,8 @@ int cmd_hrv(int argc, char **argv)
         return cli_usage_error(cmd, optind >= argc ? "missing FILE|RECORD|RR.tsv" : "exactly one input expected");
     if (window < 0 || step < 0 || (step > 0 && window == 0))
         return cli_usage_error(cmd, "--window must be positive (and --step needs --window)");
+    if (fill_gaps && !hypno)
+        return cli_usage_error(cmd, "--fill-gaps belongs to --hypno");
     if (window > 0 && hypno)
         return cli_usage_error(cmd, "--window and --hypno cannot be combined");
     if (toolbox && (!ann || strcmp(ann, "detect") == 0))
@@ -388,6 +393,7 @@ int cmd_hrv(int argc, char **argv)
 
     if (hypno) {
         somna_hypno_read_opts ho = {0};
+        ho.fill_gaps = fill_gaps;
         if (somna_hypno_read(hypno, &ho, &hyp, NULL, &err)) {
             rc = cli_fail(cmd, &err);
             goto done;
