@@ -207,7 +207,7 @@ int somna_stats_lmm_ftest(const somna_stats_lmm *m, const double *L, size_t q, s
 /* McNemar (R mcnemar.test) on a k x k row-major table of counts (rows =
  * before, cols = after); Yates correction for 2 x 2 when `correct`.  For
  * 2 x 2 also the exact p (binomial test of b vs c), in *p_exact (may be NULL;
- * NaN for k > 2). */
+ * NaN for k > 2), and the odds ratio b/c with its 95 % Clopper-Pearson CI. */
 int somna_stats_mcnemar(const long *table, size_t k, int correct, somna_stats_result *r, double *p_exact,
                         somna_err *err);
 

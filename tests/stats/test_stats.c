@@ -510,6 +510,35 @@ static void test_lmm_balanced_and_singular(void **s)
     lmm_factor_case("lmm4", 6, 1);
 }
 
+/* Theory, not R: with complete pairs and a positive subject variance the
+ * REML random-intercept model reproduces the paired t-test exactly (the
+ * condition contrast is within-subject; its t is the paired t, df = n - 1). */
+static void test_lmm_equals_paired_t(void **s)
+{
+    (void)s;
+    size_t n;
+    const double *a = data("pt1_after", &n), *b = data("pt1_before", &n);
+    double X[48], y[24];
+    size_t g[24];
+    for (size_t i = 0; i < n; i++) {
+        X[4 * i] = 1.0;
+        X[4 * i + 1] = 0.0;
+        X[4 * i + 2] = 1.0;
+        X[4 * i + 3] = 1.0;
+        y[2 * i] = b[i];
+        y[2 * i + 1] = a[i];
+        g[2 * i] = g[2 * i + 1] = i;
+    }
+    somna_stats_lmm m;
+    assert_int_equal(somna_stats_lmm_fit(X, y, g, 2 * n, 2, n, 0.95, &m, NULL), 0);
+    assert_false(m.singular);
+    assert_close_rel(m.coef[1].estimate, ex("pt1_t", "estimate", 0), 1e-10);
+    assert_close_rel(m.coef[1].t, ex("pt1_t", "statistic", 0), 1e-8);
+    assert_close_rel(m.coef[1].df, (double)n - 1.0, 1e-8);
+    assert_close_rel(m.coef[1].p, ex("pt1_t", "p", 0), 1e-8);
+    somna_stats_lmm_free(&m);
+}
+
 static void test_mann_whitney_large(void **s)
 {
     (void)s;
@@ -802,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_lmm_crossover_unbalanced),
         cmocka_unit_test(test_lmm_dose_response),
         cmocka_unit_test(test_lmm_balanced_and_singular),
+        cmocka_unit_test(test_lmm_equals_paired_t),
         cmocka_unit_test(test_mann_whitney_large),
         cmocka_unit_test(test_two_conditions_within),
         cmocka_unit_test(test_categorical),
