@@ -161,6 +161,25 @@ static void analysis_json(const somna_study_analysis *a, FILE *out)
         somna_json_object_end(&j);
     }
     somna_json_array_end(&j);
+    if (a->n_visits) {
+        somna_json_key(&j, "occasions");
+        somna_json_array_begin(&j);
+        for (size_t i = 0; i < a->n_visits; i++) {
+            const somna_study_visit *v = &a->visits[i];
+            somna_json_object_begin(&j);
+            somna_json_kv_string(&j, "measure", v->measure);
+            somna_json_kv_string(&j, "occasion", v->occasion);
+            somna_json_kv_number(&j, "time_index", v->time_index);
+            somna_json_kv_string(&j, "condition", v->condition);
+            somna_json_kv_int(&j, "n", v->n);
+            somna_json_kv_number(&j, "mean", v->mean);
+            somna_json_kv_number(&j, "sd", v->sd);
+            somna_json_kv_number(&j, "diff_vs_reference", v->diff);
+            somna_json_kv_number(&j, "p_welch", v->p);
+            somna_json_object_end(&j);
+        }
+        somna_json_array_end(&j);
+    }
     somna_json_key(&j, "effects");
     somna_json_array_begin(&j);
     for (size_t i = 0; i < a->n_effects; i++) {

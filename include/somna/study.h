@@ -204,6 +204,18 @@ typedef struct somna_study_cell {
     double mean, sd, ci_low, ci_high; /* participant-level means */
 } somna_study_cell;
 
+/* Parallel / pre-post designs with repeated occasions (weekly diaries,
+ * visits): each arm at each occasion, and the between-arm Welch test there. */
+typedef struct somna_study_visit {
+    char measure[48];
+    char occasion[40];
+    char condition[32];
+    double time_index;    /* NAN if the occasion has none */
+    int n;
+    double mean, sd;
+    double diff, p;       /* vs the reference arm at this occasion (Welch t); NAN for the reference */
+} somna_study_visit;
+
 typedef struct somna_study_analysis {
     int design;
     char study[128];
@@ -212,6 +224,8 @@ typedef struct somna_study_analysis {
     size_t n_effects, n_cells;
     somna_study_effect *effects;
     somna_study_cell *cells;
+    size_t n_visits;
+    somna_study_visit *visits;
     /* flow (CONSORT): */
     long n_screened, n_eligible, n_randomized, n_analysed;
 } somna_study_analysis;

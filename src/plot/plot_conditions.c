@@ -79,7 +79,14 @@ int somna_plot_conditions(somna_plot_canvas *c, const char *const *cond_labels, 
     rc |= somna_plot_axis(c, SOMNA_PLOT_BOTTOM, xt, cond_labels, nk, NULL);
     double yt[12];
     size_t nt = somna_plot_nice_ticks(ymin, ymax, 6, yt, 12);
-    rc |= somna_plot_axis(c, SOMNA_PLOT_LEFT, yt, NULL, nt, ylabel);
+    /* tick labels with at most 6 significant digits: 0.86, not 0.8600000000000001 */
+    char tl[12][24];
+    const char *tlp[12];
+    for (size_t i = 0; i < nt; i++) {
+        snprintf(tl[i], sizeof tl[i], "%.6g", fabs(yt[i]) < 1e-12 * (fabs(yt[0]) + fabs(yt[nt - 1])) ? 0.0 : yt[i]);
+        tlp[i] = tl[i];
+    }
+    rc |= somna_plot_axis(c, SOMNA_PLOT_LEFT, yt, tlp, nt, ylabel);
     somna_plot_reset_viewport(c);
     return rc ? somna_fail(err, SOMNA_E_NOMEM, "condition plot: out of memory") : SOMNA_OK;
 }

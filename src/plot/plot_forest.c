@@ -63,7 +63,14 @@ int somna_plot_forest(somna_plot_canvas *c, const char *const *labels, const dou
     }
     double ticks[12];
     size_t nt = somna_plot_nice_ticks(xmin, xmax, 7, ticks, 12);
-    rc |= somna_plot_axis(c, SOMNA_PLOT_BOTTOM, ticks, NULL, nt, xlabel);
+    /* tick labels with at most 6 significant digits: 0.86, not 0.8600000000000001 */
+    char tl[12][24];
+    const char *tlp[12];
+    for (size_t i = 0; i < nt; i++) {
+        snprintf(tl[i], sizeof tl[i], "%.6g", fabs(ticks[i]) < 1e-12 * (fabs(ticks[0]) + fabs(ticks[nt - 1])) ? 0.0 : ticks[i]);
+        tlp[i] = tl[i];
+    }
+    rc |= somna_plot_axis(c, SOMNA_PLOT_BOTTOM, ticks, tlp, nt, xlabel);
     somna_plot_reset_viewport(c);
     return rc ? somna_fail(err, SOMNA_E_NOMEM, "forest plot: out of memory") : SOMNA_OK;
 }

@@ -103,14 +103,6 @@ static int emit_svg(FILE *out, const somna_plot_canvas *c, somna_err *err)
     return SOMNA_OK;
 }
 
-static const char *cond_label(const somna_study_desc *d, const char *code)
-{
-    for (int i = 0; i < d->n_conditions; i++)
-        if (strcmp(d->conditions[i].code, code) == 0)
-            return d->conditions[i].label[0] ? d->conditions[i].label : code;
-    return code;
-}
-
 static const char *const css =
     "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1280px;margin:24px auto;"
     "padding:0 16px;color:#1b1b1b;line-height:1.45}h1{font-size:1.6em;margin-bottom:.2em}"
@@ -189,7 +181,7 @@ static const somna_study_cell *find_cell(const somna_study_analysis *a, const ch
     return NULL;
 }
 
-static void write_table(FILE *out, const somna_study_desc *d, const somna_study_analysis *a, int md)
+static void write_table(FILE *out, const somna_study_analysis *a, int md)
 {
     if (md) {
         fputs("## Results\n\n| Measure | Condition | Mean ± SD | Reference | Mean ± SD (ref) | Change vs ref [95% CI] "
@@ -241,9 +233,9 @@ static void write_table(FILE *out, const somna_study_desc *d, const somna_study_
             fprintf(out, "<tr%s><td class=\"l\">", isfinite(e->p_adj) && e->p_adj < 0.05 ? " class=\"sig\"" : "");
             H(e->measure);
             fputs("</td><td class=\"l\">", out);
-            H(cond_label(d, e->condition));
+            H(e->condition);
             fprintf(out, "</td><td>%d</td><td>%s ± %s</td><td class=\"l\">", e->n, m1, s1);
-            H(cond_label(d, e->reference));
+            H(e->reference);
             fprintf(out, "</td><td>%s ± %s</td><td>%s [%s, %s]</td><td>%s</td><td class=\"l\">", m0, s0, df, lo, hi,
                     pc);
             H(e->test);
@@ -285,6 +277,51 @@ static void write_table(FILE *out, const somna_study_desc *d, const somna_study_
     }
     if (any)
         fputs(md ? "\n" : "</ul>\n", out);
+}
+
+/* Parallel designs with repeated occasions: each arm at each occasion. */
+static void write_occasions(FILE *out, const somna_study_desc *d, const somna_study_analysis *a)
+{
+    if (!a->n_visits)
+        return;
+    size_t k = (size_t)d->n_conditions;
+    fputs("<h2>By occasion</h2>\n<p class=\"muted\">Mean ± SD (n) of each arm at each occasion; difference and "
+          "Welch p vs the reference arm at that occasion (unadjusted).</p>\n<div class=\"figs\">\n",
+          out);
+    for (size_t i = 0; i < a->n_visits; i += k) {
+        const somna_study_visit *v = &a->visits[i];
+        if (i == 0 || strcmp(v->measure, a->visits[i - k].measure) != 0) {
+            if (i)
+                fputs("</table></div>\n", out);
+            fputs("<div class=\"tw\"><table>\n<tr><th class=\"l\">", out);
+            H(v->measure);
+            fputs("</th>", out);
+            for (size_t c = 0; c < k && i + c < a->n_visits; c++) {
+                fputs("<th>", out);
+                H(a->visits[i + c].condition);
+                fputs("</th>", out);
+            }
+            fputs("<th>Difference</th><th>p</th></tr>\n", out);
+        }
+        fputs("<tr><td class=\"l\">", out);
+        H(v->occasion);
+        fputs("</td>", out);
+        char diff[32] = "—", p[32] = "—";
+        for (size_t c = 0; c < k && i + c < a->n_visits; c++) {
+            const somna_study_visit *x = &a->visits[i + c];
+            int dg = digits_for(x->mean);
+            char m[32], sd[32];
+            fmt_num(m, sizeof m, x->mean, dg);
+            fmt_num(sd, sizeof sd, x->sd, dg);
+            fprintf(out, "<td>%s ± %s (%d)</td>", m, sd, x->n);
+            if (isfinite(x->p)) {
+                fmt_num(diff, sizeof diff, x->diff, dg);
+                fmt_p(p, sizeof p, x->p);
+            }
+        }
+        fprintf(out, "<td>%s</td><td>%s</td></tr>\n", diff, p);
+    }
+    fputs("</table></div>\n</div>\n", out);
 }
 
 /* ---- figures ---------------------------------------------------------------------------------------- */
@@ -516,7 +553,7 @@ int somna_report_write(somna_db *db, int64_t study_id, const somna_report_opts *
             fprintf(out, "Subset: %s\n\n", a.subset);
         rc = write_flow(out, db, study_id, &a, 1, err);
         if (!rc)
-            write_table(out, &d, &a, 1);
+            write_table(out, &a, 1);
     } else {
         fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
@@ -556,8 +593,10 @@ int somna_report_write(somna_db *db, int64_t study_id, const somna_report_opts *
         }
         fputs("</table>\n", out);
         rc = write_flow(out, db, study_id, &a, 0, err);
-        if (!rc)
-            write_table(out, &d, &a, 0);
+        if (!rc) {
+            write_table(out, &a, 0);
+            write_occasions(out, &d, &a);
+        }
         if (!rc)
             rc = figures(out, db, study_id, &d, &a, err);
         if (!rc)

@@ -466,6 +466,79 @@ static int is_baseline(const obs *b)
            somna_strieq(b->occasion, "pre");
 }
 
+/* Each arm at each occasion (baseline included), ordered by time index. */
+static int occasion_table(const somna_study_desc *d, const char *measure, const data *x, somna_study_analysis *a)
+{
+    size_t k = (size_t)d->n_conditions;
+    int ref = ref_index(d);
+    char(*occ)[40] = calloc(x->n + 1, sizeof *occ);
+    double *ti = calloc(x->n + 1, sizeof *ti), *v = malloc((x->n + 1) * sizeof *v),
+           *w = malloc((x->n + 1) * sizeof *w);
+    size_t n_occ = 0;
+    int rc = (!occ || !ti || !v || !w) ? SOMNA_E_NOMEM : SOMNA_OK;
+    for (size_t i = 0; !rc && i < x->n; i++) {
+        size_t before = n_occ;
+        int oi = occ_index(occ, &n_occ, x->o[i].occasion, x->n);
+        if (oi >= 0 && n_occ > before)
+            ti[oi] = x->o[i].time_index;
+    }
+    /* insertion sort by time index (NaN last), stable */
+    for (size_t i = 1; !rc && i < n_occ; i++)
+        for (size_t j = i; j > 0; j--) {
+            double a0 = ti[j - 1], a1 = ti[j];
+            if (!(isnan(a0) && !isnan(a1)) && !(a1 < a0))
+                break;
+            char tmp[40];
+            memcpy(tmp, occ[j], sizeof tmp);
+            memcpy(occ[j], occ[j - 1], sizeof tmp);
+            memcpy(occ[j - 1], tmp, sizeof tmp);
+            ti[j] = a0;
+            ti[j - 1] = a1;
+        }
+    for (size_t o = 0; !rc && o < n_occ; o++) {
+        size_t nw = 0;
+        for (size_t i = 0; i < x->n; i++)
+            if (x->o[i].cond == ref && strcmp(x->o[i].occasion, occ[o]) == 0)
+                w[nw++] = x->o[i].value;
+        for (size_t c = 0; !rc && c < k; c++) {
+            size_t nv = 0;
+            for (size_t i = 0; i < x->n; i++)
+                if (x->o[i].cond == (int)c && strcmp(x->o[i].occasion, occ[o]) == 0)
+                    v[nv++] = x->o[i].value;
+            somna_study_visit s;
+            memset(&s, 0, sizeof s);
+            somna_strlcpy(s.measure, measure, sizeof s.measure);
+            somna_strlcpy(s.occasion, occ[o], sizeof s.occasion);
+            somna_strlcpy(s.condition, d->conditions[c].code, sizeof s.condition);
+            s.time_index = ti[o];
+            s.n = (int)nv;
+            mean_sd(v, nv, &s.mean, &s.sd);
+            s.diff = s.p = NAN;
+            if ((int)c != ref) {
+                somna_stats_result r;
+                somna_err er;
+                somna_err_init(&er, NULL, NULL);
+                if (somna_stats_ttest_two(v, nv, w, nw, 0, 0.95, &r, &er) == SOMNA_OK) {
+                    s.diff = r.estimate;
+                    s.p = r.p;
+                }
+            }
+            somna_study_visit *p = realloc(a->visits, (a->n_visits + 1) * sizeof *p);
+            if (!p) {
+                rc = SOMNA_E_NOMEM;
+                break;
+            }
+            a->visits = p;
+            a->visits[a->n_visits++] = s;
+        }
+    }
+    free(occ);
+    free(ti);
+    free(v);
+    free(w);
+    return rc;
+}
+
 static int analyze_parallel(const somna_study_desc *d, const char *measure, const data *x, somna_study_analysis *a)
 {
     size_t k = (size_t)d->n_conditions, np = x->n_part;
@@ -724,6 +797,7 @@ void somna_study_analysis_free(somna_study_analysis *a)
 {
     if (!a)
         return;
+    free(a->visits);
     free(a->effects);
     free(a->cells);
     memset(a, 0, sizeof *a);
@@ -779,6 +853,8 @@ int somna_study_analyze(somna_db *db, int64_t study_id, const somna_study_analyz
             break;
         default:
             rc = analyze_parallel(&d, measure, &x, a);
+            if (!rc)
+                rc = occasion_table(&d, measure, &x, a);
         }
         data_free(&x);
         if (rc)
