@@ -74,13 +74,43 @@ static int is_pg_url(const char *url)
            strncmp(url, "host=", 5) == 0 || strncmp(url, "dbname=", 7) == 0;
 }
 
+/* The URL as shown in messages: a password never appears in them
+ * ("postgresql://user:secret@host" -> "postgresql://user:***@host",
+ * "password=secret" -> "password=***"). */
+static char *redact_url(const char *url)
+{
+    size_t n = strlen(url);
+    char *r = malloc(n + 4);
+    if (!r)
+        return NULL;
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (colon) {
+        size_t pre = (size_t)(colon - url) + 1;
+        memcpy(r, url, pre);
+        memcpy(r + pre, "***", 3);
+        memcpy(r + pre + 3, at, n - (size_t)(at - url) + 1);
+        return r;
+    }
+    memcpy(r, url, n + 1);
+    char *pw = strstr(r, "password=");
+    if (pw) {
+        char *v = pw + 9, *e = v + strcspn(v, " &");
+        size_t tail = strlen(e);
+        memmove(v + 3, e, tail + 1); /* the buffer has room for 3 more bytes */
+        memcpy(v, "***", 3);
+    }
+    return r;
+}
+
 int somna_db_open(somna_db **out, const char *url, somna_err *err)
 {
     *out = NULL;
     if (!url || !*url)
         return somna_fail(err, SOMNA_E_ARG, "no database given (use --db FILE.db or --db postgresql://...)");
     somna_db *db = calloc(1, sizeof *db);
-    if (!db || !(db->name = dup_str(url))) {
+    if (!db || !(db->name = is_pg_url(url) ? redact_url(url) : dup_str(url))) {
         free(db);
         return somna_fail(err, SOMNA_E_NOMEM, "out of memory opening %s", url);
     }
@@ -88,7 +118,7 @@ int somna_db_open(somna_db **out, const char *url, somna_err *err)
         db->engine = SOMNA_DB_POSTGRES;
         db->pg = PQconnectdb(url);
         if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
-            somna_fail(err, SOMNA_E_DB, "cannot connect to PostgreSQL %s: %s", url,
+            somna_fail(err, SOMNA_E_DB, "cannot connect to PostgreSQL %s: %s", db->name,
                        db->pg ? PQerrorMessage(db->pg) : "out of memory");
             somna_db_close(db);
             return SOMNA_E_DB;

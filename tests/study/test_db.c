@@ -14,6 +14,7 @@
 
 #include "somna/db.h"
 #include "somna/parse.h"
+#include "somna/stats.h"
 #include "somna/study.h"
 #include "test_util.h"
 
@@ -400,6 +401,154 @@ static void test_crossover_import_and_analysis(void **state)
     somna_db_close(db);
 }
 
+static int64_t setup_study(somna_db *db, const char *desc, const char *const *codes, size_t n)
+{
+    somna_err err;
+    somna_study_desc d;
+    OK(somna_study_desc_parse(desc, "t.txt", &d, &err));
+    int64_t sid;
+    OK(somna_study_init(db, &d, &sid, &err));
+    for (size_t i = 0; i < n; i++) {
+        somna_study_screen s = {codes[i], NAN, NULL, NULL, NAN, NULL, NULL};
+        int el;
+        char reason[64];
+        OK(somna_study_enrol(db, sid, &s, &el, reason, sizeof reason, &err));
+    }
+    return sid;
+}
+
+/* Dose-response: within-subject slope of the outcome on session minutes. */
+static void test_dose_response_slope(void **state)
+{
+    (void)state;
+    somna_err err;
+    somna_db *db = fresh_db();
+    static const char *const codes[] = {"A", "B", "C"};
+    int64_t sid = setup_study(db,
+                              "name = D\ndesign = dose-response\nseed = 1\ncondition = d0 | none | control | 0\n"
+                              "condition = d30 | 30 min | swedish | 30\ncondition = d60 | 60 min | swedish | 60\n"
+                              "outcomes = y\n",
+                              codes, 3);
+    char path[512];
+    tmpfile_with("dose.csv",
+                 "participant,condition,period,measure,value\n"
+                 "A,d0,1,y,20\nA,d30,2,y,18\nA,d60,3,y,15\n"
+                 "B,d30,1,y,17\nB,d60,2,y,14\nB,d0,3,y,21\n"
+                 "C,d60,1,y,12\nC,d0,2,y,19\nC,d30,3,y,16.5\n",
+                 path, sizeof path);
+    somna_study_import_stats st;
+    OK(somna_study_import(db, sid, SOMNA_STUDY_IMPORT_MEASURES, path, NULL, &st, &err));
+    somna_study_analysis a;
+    OK(somna_study_analyze(db, sid, NULL, &a, &err));
+    const somna_study_effect *slope = NULL;
+    for (size_t i = 0; i < a.n_effects; i++)
+        if (strcmp(a.effects[i].test, "lmm-slope") == 0)
+            slope = &a.effects[i];
+    assert_non_null(slope);
+    /* R 4.2, lmerTest: lmer(y ~ minutes + factor(period) + (1 | id)) */
+    assert_close_rel(slope->lmm_estimate, -1.05555555555556e-01, 1e-6);
+    assert_close_rel(slope->lmm_se, 4.14086655849162e-03, 1e-5);
+    assert_close_rel(slope->p_lmm, 1.32403745631347e-04, 1e-4);
+    somna_study_analysis_free(&a);
+    somna_db_close(db);
+}
+
+/* N-of-1: the analysis is the stats engine's randomization test on the
+ * participant's nights in date order. */
+static void test_nof1_equals_stats_engine(void **state)
+{
+    (void)state;
+    somna_err err;
+    somna_db *db = fresh_db();
+    static const char *const codes[] = {"Z"};
+    int64_t sid = setup_study(db,
+                              "name = N\ndesign = n-of-1\ncondition = off | no massage | control\n"
+                              "condition = on | massage | back | 10\noutcomes = SOL\n",
+                              codes, 1);
+    static const double y[12] = {30, 22, 28, 31, 18, 27, 29, 20, 33, 26, 17, 30};
+    static const int on[12] = {0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0};
+    char text[2048] = "participant,condition,date,time_index,measure,value\n";
+    for (int i = 0; i < 12; i++) {
+        size_t l = strlen(text);
+        snprintf(text + l, sizeof text - l, "Z,%s,2026-03-%02d,%d,SOL,%g\n", on[i] ? "on" : "off", i + 1, i + 1, y[i]);
+    }
+    char path[512];
+    tmpfile_with("nof1.csv", text, path, sizeof path);
+    somna_study_import_stats st;
+    OK(somna_study_import(db, sid, SOMNA_STUDY_IMPORT_MEASURES, path, NULL, &st, &err));
+    somna_study_analysis a;
+    somna_study_analyze_opts ao = {NULL, "Z", NULL};
+    OK(somna_study_analyze(db, sid, &ao, &a, &err));
+    assert_int_equal(a.n_effects, 1);
+    somna_stats_nof1_opts o;
+    somna_stats_nof1_defaults(&o);
+    o.seed = 0; /* the study's seed (none given) */
+    o.n_boot = 2000;
+    somna_stats_nof1_result r;
+    OK(somna_stats_nof1(y, on, 12, &o, &r, &err));
+    const somna_study_effect *e = &a.effects[0];
+    /* by hand: on-nights 22 18 20 17 (mean 19.25), off-nights mean 29.25 */
+    assert_close_rel(e->mean, 19.25, 1e-12);
+    assert_close_rel(e->ref_mean, 29.25, 1e-12);
+    assert_close_rel(e->p, r.p, 1e-12);
+    assert_close_rel(e->effect_ci_low, r.pct_ci_low, 1e-12);
+    somna_study_analysis_free(&a);
+    somna_db_close(db);
+}
+
+static void test_biomarkers_and_export(void **state)
+{
+    (void)state;
+    somna_err err;
+    somna_db *db = fresh_db();
+    static const char *const codes[] = {"P1", "P2"};
+    int64_t sid = setup_study(db, CROSSOVER_DESC, codes, 2);
+    char path[512];
+    tmpfile_with("bio_bad.csv", "participant,condition,name,timing,value,unit\nP1,relax,cortisol,pre,12.5,nmol/L\n"
+                                "P1,relax,cortisol,after,9.1,nmol/L\n",
+                 path, sizeof path);
+    somna_study_import_stats st;
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_study_import(db, sid, SOMNA_STUDY_IMPORT_BIOMARKERS, path, NULL, &st, &err), SOMNA_E_FORMAT);
+    assert_non_null(strstr(err.msg, ":3: timing 'after' is neither pre nor post"));
+    tmpfile_with("bio.csv", "participant,condition,name,timing,value,unit\nP1,relax,cortisol,pre,12.5,nmol/L\n"
+                            "P1,relax,cortisol,post,9.1,nmol/L\nP2,relax,melatonin,pre,NA,pg/mL\n",
+                 path, sizeof path);
+    OK(somna_study_import(db, sid, SOMNA_STUDY_IMPORT_BIOMARKERS, path, NULL, &st, &err));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    OK(somna_study_export(db, sid, "biomarkers", "csv", mem, &err));
+    fclose(mem);
+    assert_string_equal(buf, "participant,condition,period,name,timing,value,unit\n"
+                             "P1,relax,NA,cortisol,post,9.1,nmol/L\n"
+                             "P1,relax,NA,cortisol,pre,12.5,nmol/L\n"
+                             "P2,relax,NA,melatonin,pre,NA,pg/mL\n");
+    free(buf);
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_study_export(db, sid, "names", "csv", stdout, &err), SOMNA_E_ARG);
+    somna_db_close(db);
+}
+
+/* A password in the URL never reaches a message. */
+static void test_url_password_not_in_messages(void **state)
+{
+    (void)state;
+    somna_db *db = NULL;
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_db_open(&db, "postgresql://alice:s3cr3t@127.0.0.1:1/x?connect_timeout=2", &err),
+                     SOMNA_E_DB);
+    assert_null(db);
+    assert_null(strstr(err.msg, "s3cr3t"));
+    assert_non_null(strstr(err.msg, "postgresql://alice:***@127.0.0.1:1/x"));
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_db_open(&db, "host=127.0.0.1 port=1 password=pw dbname=x connect_timeout=2", &err),
+                     SOMNA_E_DB);
+    assert_null(strstr(err.msg, "=pw "));
+    assert_non_null(strstr(err.msg, "password=*** dbname=x"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +561,10 @@ int main(void)
         cmocka_unit_test(test_williams_square),
         cmocka_unit_test(test_randomize_parallel_blocks),
         cmocka_unit_test(test_crossover_import_and_analysis),
+        cmocka_unit_test(test_dose_response_slope),
+        cmocka_unit_test(test_nof1_equals_stats_engine),
+        cmocka_unit_test(test_biomarkers_and_export),
+        cmocka_unit_test(test_url_password_not_in_messages),
     };
     if (is_pg())
         fprintf(stderr, "study DB suite on PostgreSQL: %s\n", getenv("SOMNA_TEST_DB_URL"));
