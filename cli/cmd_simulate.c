@@ -51,7 +51,8 @@ static void usage(FILE *out)
             "      --design D         crossover (default) | parallel | prepost | dose\n"
             "      --n N              participants (default 15)\n"
             "      --conditions LIST  comma-separated names, the last is the reference\n"
-            "                         (default relaxation,sports,control)\n"
+            "                         (default relaxation,sports,control; other names start\n"
+            "                         with no effect: give them with the lists below)\n"
             "      --minutes LIST     massage minutes per condition (default 30,30,0; dose: e.g. 30,60,90,0)\n"
             "      --effect-sol LIST  change in sleep-onset latency per condition, minutes (default -4,0,0)\n"
             "      --effect-tst LIST  change in total sleep time, minutes (default 4,0,0)\n"
@@ -380,6 +381,7 @@ static int simulate_study(int argc, char **argv)
         }
     }
     if (names) {
+        somna_sim_study_params defaults = p;
         int n = 0;
         const char *s = names;
         while (*s) {
@@ -389,11 +391,17 @@ static int simulate_study(int argc, char **argv)
                 return cli_usage_error(CMD, "option --conditions: at most %d conditions", SOMNA_SIM_MAX_CONDITIONS);
             if (len == 0 || len >= sizeof p.conditions[0].name)
                 return cli_usage_error(CMD, "option --conditions: condition %d has an empty or too long name", n + 1);
-            somna_sim_condition keep = p.conditions[n];
-            if (n >= p.n_conditions) /* beyond the defaults: no effect unless given */
-                memset(&keep, 0, sizeof keep), keep.hf_ratio = 1.0, keep.massage_min = 30;
+            /* a default condition named again keeps its effects; any other
+             * name starts with no effect (given by the --effect-* lists) */
+            somna_sim_condition keep;
+            memset(&keep, 0, sizeof keep);
+            keep.hf_ratio = 1.0;
+            keep.massage_min = 30;
             memcpy(keep.name, s, len);
             keep.name[len] = '\0';
+            for (int k = 0; k < defaults.n_conditions; k++)
+                if (strcmp(defaults.conditions[k].name, keep.name) == 0)
+                    keep = defaults.conditions[k];
             p.conditions[n++] = keep;
             s += len;
             if (*s == ',')

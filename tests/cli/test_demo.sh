@@ -10,6 +10,8 @@ expect_exit 1 "$SOMNA" demo --bogus
 expect_exit 0 "$SOMNA" demo -o "$TMP/demo"
 expect_grep "report:" "$TMP/out"
 expect_grep "R peaks vs simulated truth" "$TMP/out"
+# the survey module scores the simulated PSQI item answers back to the simulated globals
+expect_grep "PSQI at screening: 15 of 15 globals equal the simulated ones" "$TMP/out"
 [ -s "$TMP/demo/report.html" ] || fail "no report.html"
 grep -qi "<html" "$TMP/demo/report.html" || fail "report.html is not HTML"
 r="$TMP/demo/recovery.tsv"

@@ -73,6 +73,17 @@ for c in relaxation sports control; do
   k=$(awk -F, '$3 == 1 && $5 == "'$c'"' "$TMP/co/sessions.csv" | wc -l)
   [ "$k" = 2 ] || fail "condition $c first $k times in 6 participants, want 2"
 done
+# named conditions: a new name starts with no effect, a default name keeps its effects
+expect_exit 0 "$SOMNA" simulate study -o "$TMP/nm" --conditions massage,sports,control --effect-sol -5,0,0 \
+  --n 3 --recordings none
+if command -v /usr/bin/python3 >/dev/null; then
+  /usr/bin/python3 -c "
+import json, sys
+e = {x['condition']: x for x in json.load(open(sys.argv[1]))['effects']}
+assert e['massage']['sol_min'] == -5 and e['massage']['tst_min'] == 0 and e['massage']['hf_power_ratio'] == 1
+assert e['sports']['emg_tone_pct'] == -7.2 and e['control']['rcsq_points'] == 0
+" "$TMP/nm/truth.json" || fail "condition effects in truth.json not as requested"
+fi
 if command -v /usr/bin/python3 >/dev/null; then
   /usr/bin/python3 -c "import json,sys; t=json.load(open(sys.argv[1])); assert t['design']=='crossover' and len(t['sessions'])==18" \
     "$TMP/co/truth.json" || fail "truth.json not valid JSON with 18 sessions"
