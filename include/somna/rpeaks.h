@@ -5,9 +5,9 @@
  * program: QRS-band energy with two moving averages (Elgendi, PLoS ONE
  * 8:e73557, 2013), Pan & Tompkins' (IEEE TBME 32:230, 1985) adaptive
  * learning, refractory period, T-wave rejection and search-back for missed
- * beats, and the final position refined to the true extremum of the
- * baseline-free ECG with the lead's polarity detected from the data (so
- * inverted leads work).  All numbers that shape its behaviour are in
+ * beats, and the final position refined to the true extremum of the ECG
+ * (baseline removed locally by the line joining the window ends) with the
+ * lead's polarity detected from the data (so inverted leads work).  All numbers that shape its behaviour are in
  * somna_rpeaks_params, filled by somna_rpeaks_default_params(): nothing is
  * tuned per record.  Works at 100 Hz .. 2 kHz.
  */
@@ -38,7 +38,6 @@ typedef struct somna_rpeaks_params {
     double searchback_beta;        /* threshold offset used in search-back              0.0     */
     double searchback_min_frac;    /* a search-back beat needs >= this x median energy  0.15   */
     double refine_s;               /* half window for the extremum refinement           0.08    */
-    double baseline_hp_hz;         /* baseline-wander high-pass before refinement        0.5    */
     double flat_s;                 /* flat (constant or NaN) stretches this long: no beats 0.5  */
 } somna_rpeaks_params;
 

@@ -1,6 +1,7 @@
 /* R-peak detector.  Stages (each named after its source):
- *  1. gaps: NaN samples are held at the last valid value and, with exactly
- *     constant stretches longer than flat_s (lead off, clipping), excluded;
+ *  1. rate reduction and gaps: block means down to ~100-200 Hz; NaN samples
+ *     are held at the last valid value and, with exactly constant stretches
+ *     longer than flat_s (lead off, clipping), excluded;
  *  2. QRS band: zero-phase Butterworth band-pass (8-20 Hz), squared
  *     (Elgendi 2013: the band and the energy feature scored best on MIT-BIH);
  *  3. blocks of interest: the QRS-long moving average above the beat-long
@@ -13,9 +14,10 @@
  *  5. search-back (Pan & Tompkins): a gap longer than 1.66 x the running
  *     mean RR is searched again with the offset removed; the strongest
  *     block is kept if its energy is a fair fraction of the typical beat;
- *  6. refinement: each beat moves to the extremum of the baseline-free ECG
- *     (0.5 Hz high-pass) within +-80 ms, in the lead's dominant polarity,
- *     detected as the sign whose median peak amplitude is larger.
+ *  6. refinement: each beat moves to the extremum of the ECG within +-80 ms
+ *     after subtracting the line joining the window ends (local baseline
+ *     removal), in the lead's dominant polarity, detected as the sign whose
+ *     median peak amplitude is larger.
  * Every stage only looks a bounded time around each sample (moving
  * windows, per-gap search), so the same logic can run on overlapping
  * chunks of a stream. */
@@ -44,7 +46,6 @@ void somna_rpeaks_default_params(somna_rpeaks_params *p)
     p->searchback_beta = 0.0;
     p->searchback_min_frac = 0.15;
     p->refine_s = 0.08;
-    p->baseline_hp_hz = 0.5;
     p->flat_s = 0.5;
 }
 
@@ -181,6 +182,15 @@ int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpea
     }
     if (!(fs >= 50.0 && fs <= 20000.0))
         return somna_fail(err, SOMNA_E_ARG, "rpeaks: sampling rate %g Hz outside 50..20000 Hz", fs);
+    if (!(pp->band_lo_hz > 0 && pp->band_hi_hz > pp->band_lo_hz && pp->band_lo_hz < 0.4 * fs) ||
+        pp->band_order < 1 || pp->band_order > 10)
+        return somna_fail(err, SOMNA_E_ARG, "rpeaks: QRS band %g-%g Hz (order %d) unusable at %g Hz", pp->band_lo_hz,
+                          pp->band_hi_hz, pp->band_order, fs);
+    if (!(pp->qrs_win_s > 0 && pp->beat_win_s > pp->qrs_win_s && pp->offset_win_s > 0 && pp->offset_beta >= 0 &&
+          pp->min_block_frac > 0 && pp->refractory_s > 0 && pp->twave_s >= 0 && pp->twave_slope_ratio >= 0 &&
+          pp->searchback_factor > 1 && pp->searchback_beta >= 0 && pp->searchback_min_frac >= 0 &&
+          pp->refine_s > 0 && pp->flat_s > 0))
+        return somna_fail(err, SOMNA_E_ARG, "rpeaks: a detector parameter is out of range (see somna_rpeaks_params)");
     if ((double)n < 2.0 * pp->beat_win_s * fs + 8)
         return SOMNA_OK; /* shorter than two beats: nothing to find */
 
@@ -215,6 +225,8 @@ int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpea
             goto done; /* no valid sample at all */
         double last = ecg[i0], prev = NAN;
         size_t flat_min = (size_t)(pp->flat_s * fs), run = 0;
+        if (flat_min < 2)
+            flat_min = 2;
         for (size_t j = 0; j < nd; j++) {
             const double *blk = ecg + j * k;
             double s = 0.0;

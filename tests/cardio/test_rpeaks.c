@@ -83,6 +83,14 @@ static void test_detect_degenerate(void **state)
     somna_err_init(&err, NULL, NULL);
     assert_int_equal(somna_rpeaks_detect(x, 4000, 10, NULL, &pk, &np, NULL, &err), SOMNA_E_ARG);
     assert_non_null(strstr(err.msg, "Hz"));
+    somna_rpeaks_params p;
+    somna_rpeaks_default_params(&p);
+    p.flat_s = 0; /* would mark everything flat */
+    assert_int_equal(somna_rpeaks_detect(x, 4000, 360, &p, &pk, &np, NULL, &err), SOMNA_E_ARG);
+    somna_rpeaks_default_params(&p);
+    p.band_lo_hz = 30, p.band_hi_hz = 20;
+    assert_int_equal(somna_rpeaks_detect(x, 4000, 360, &p, &pk, &np, NULL, &err), SOMNA_E_ARG);
+    assert_non_null(strstr(err.msg, "band"));
 }
 
 /* ---- MIT-BIH suite ----------------------------------------------------------- */
