@@ -77,6 +77,13 @@ static int parse_time_opt(const char *opt, const char *val, const somna_hypnogra
         double d = clock - h->start_clock_s;
         if (d < 0)
             d += 86400.0; /* the night crosses midnight */
+        double len = (double)h->n_epochs * h->epoch_s;
+        if (d > len + 1e-6) {
+            long a = lround(h->start_clock_s) % 86400, b = lround(h->start_clock_s + len) % 86400;
+            cli_error(CMD, "%s %s is outside the hypnogram (%02ld:%02ld:%02ld to %02ld:%02ld:%02ld)", opt, val,
+                      a / 3600, (a / 60) % 60, a % 60, b / 3600, (b / 60) % 60, b % 60);
+            return -2;
+        }
         *out = d;
         return 0;
     }

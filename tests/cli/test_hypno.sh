@@ -117,6 +117,8 @@ if [ -e "$DATA/noxturnal-psg-rsleep/noxturnal_events_example_unicode.csv" ]; the
   expect_grep '"REM_latency_from_onset": 107' "$TMP/out"
   expect_exit 0 "$SOMNA" hypno --fill-gaps "$NOX" --lights-off 22:40 --json
   expect_grep '"SOL": 44.5' "$TMP/out"
+  expect_exit 2 "$SOMNA" hypno --fill-gaps "$NOX" --lights-off 22:00
+  expect_grep "outside the hypnogram (22:30:00 to 10:58:30)" "$TMP/err"
   expect_exit 0 "$SOMNA" hypno "$DATA/sleep-edf-hypnograms/sleep-cassette/SC4001EC-Hypnogram.edf" --json
   expect_grep '"TST": 326.5' "$TMP/out"
   expect_exit 0 "$SOMNA" hypno "$DATA/dreams-spindles/Hypnogram_excerpt1.txt" --epoch 30 --json
