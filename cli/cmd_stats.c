@@ -1062,6 +1062,35 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
             c0 += q;
         }
     }
+    /* pairwise contrasts between the levels of --group (3 or more levels),
+     * Holm and BH adjusted over the family */
+    size_t npair = 0;
+    somna_stats_lmm_coef pc[64];
+    size_t pa[64], pb[64];
+    double pp[64], ph[64], pbh[64];
+    if (o->group && terms[0].categorical && terms[0].L.n >= 3) {
+        const term *tg = &terms[0];
+        double l[256];
+        for (size_t a = 0; a < tg->L.n && p <= 256; a++)
+            for (size_t b = a + 1; b < tg->L.n && npair < 64; b++) {
+                memset(l, 0, p * sizeof *l);
+                /* column of level v: 1 + its rank among the non-reference levels */
+                size_t ca = a < tg->ref ? a + 1 : a, cbb = b < tg->ref ? b + 1 : b;
+                if (a != tg->ref)
+                    l[ca] -= 1.0;
+                if (b != tg->ref)
+                    l[cbb] += 1.0;
+                somna_err e2;
+                somna_err_init(&e2, NULL, NULL);
+                somna_stats_lmm_contrast(&m, l, o->conf, &pc[npair], &e2);
+                pa[npair] = a;
+                pb[npair] = b;
+                pp[npair] = pc[npair].p;
+                npair++;
+            }
+        somna_stats_p_adjust(pp, npair, SOMNA_STATS_PADJ_HOLM, ph, NULL);
+        somna_stats_p_adjust(pp, npair, SOMNA_STATS_PADJ_BH, pbh, NULL);
+    }
     out oo = {.json = o->json};
     begin(&oo, o, "linear mixed model (REML), random intercept per subject");
     if (o->json) {
@@ -1101,6 +1130,27 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
             somna_json_object_end(&oo.j);
         }
         somna_json_array_end(&oo.j);
+        if (npair) {
+            somna_json_key(&oo.j, "posthoc");
+            somna_json_array_begin(&oo.j);
+            for (size_t q = 0; q < npair; q++) {
+                char label[256];
+                snprintf(label, sizeof label, "%s - %s", terms[0].L.name[pb[q]], terms[0].L.name[pa[q]]);
+                somna_json_object_begin(&oo.j);
+                somna_json_kv_string(&oo.j, "comparison", label);
+                somna_json_kv_number(&oo.j, "estimate", pc[q].estimate);
+                somna_json_kv_number(&oo.j, "se", pc[q].se);
+                somna_json_kv_number(&oo.j, "ci_low", pc[q].ci_low);
+                somna_json_kv_number(&oo.j, "ci_high", pc[q].ci_high);
+                somna_json_kv_number(&oo.j, "statistic", pc[q].t);
+                somna_json_kv_number(&oo.j, "df", pc[q].df);
+                somna_json_kv_number(&oo.j, "p", pc[q].p);
+                somna_json_kv_number(&oo.j, "p_holm", ph[q]);
+                somna_json_kv_number(&oo.j, "p_bh", pbh[q]);
+                somna_json_object_end(&oo.j);
+            }
+            somna_json_array_end(&oo.j);
+        }
         json_drops(&oo, &rep, n);
     } else {
         char b[7][32];
@@ -1113,6 +1163,15 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
             snprintf(ci, sizeof ci, "[%s, %s]", fmt(b[5], 32, c->ci_low), fmt(b[6], 32, c->ci_high));
             printf("  %-24s %12s %12s %10s %10s %12s %24s\n", coef_name[j], fmt(b[0], 32, c->estimate),
                    fmt(b[1], 32, c->se), fmt(b[2], 32, c->df), fmt(b[3], 32, c->t), fmt(b[4], 32, c->p), ci);
+        }
+        if (npair)
+            printf("  pairwise contrasts of %s (Satterthwaite df), p adjusted by Holm and BH:\n", o->group);
+        for (size_t q = 0; q < npair; q++) {
+            char label[256];
+            snprintf(label, sizeof label, "%s - %s", terms[0].L.name[pb[q]], terms[0].L.name[pa[q]]);
+            printf("    %-24s estimate = %s  SE = %s  df = %s  p = %s  p_holm = %s  p_bh = %s\n", label,
+                   fmt(b[0], 32, pc[q].estimate), fmt(b[1], 32, pc[q].se), fmt(b[2], 32, pc[q].df),
+                   fmt(b[3], 32, pc[q].p), fmt(b[4], 32, ph[q]), fmt(b[5], 32, pbh[q]));
         }
         if (nt)
             printf("  F tests (Satterthwaite df):\n");

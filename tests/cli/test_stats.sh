@@ -79,6 +79,9 @@ check "LMM condition C2 estimate" "$(jnum estimate "$TMP/out" 2)" "$(expected lm
 check "LMM condition C2 Satterthwaite df" "$(jnum df "$TMP/out" 2)" "$(expected lmm1 coef1 3)" 1e-6
 check "LMM period p" "$(jnum p "$TMP/out" 4)" "$(expected lmm1 coef3 5)" 1e-6
 expect_grep '"term": "condition\[C2\]"' "$TMP/out"
+check "LMM pairwise C3 - C2 p" "$(jnum p "$TMP/out" 9)" "$(expected lmm1_pairs p 3)" 1e-6
+check "LMM pairwise C2 - C1 Holm" "$(jnum p_holm "$TMP/out" 1)" "$(expected lmm1_pairs holm 1)" 1e-6
+check "LMM pairwise C3 - C2 df" "$(jnum df "$TMP/out" 9)" "$(expected lmm1_pairs df 3)" 1e-6
 # the "terms" F tests follow the coefficients: condition, then period
 check "LMM condition F" "$(jnum statistic "$TMP/out" 5)" "$(expected lmm1_F cond 1)" 1e-6
 check "LMM condition F df2" "$(jnum df2 "$TMP/out" 1)" "$(expected lmm1_F cond 3)" 1e-6

@@ -293,3 +293,7 @@ co <- summary(m1f)$coefficients
 for (j in seq_len(nrow(co))) out("lmm1f", sprintf("coef%d", j - 1), co[j, c("Estimate", "Std. Error", "df", "t value", "Pr(>|t|)")])
 av <- anova(m1f)
 out("lmm1f_F", "period", c(av["factor(period)", "F value"], av["factor(period)", "NumDF"], av["factor(period)", "DenDF"], av["factor(period)", "Pr(>F)"]))
+# pairwise condition contrasts of the crossover LMM with Holm adjustment
+Ls <- list(c(0, 1, 0, 0), c(0, 0, 1, 0), c(0, -1, 1, 0))
+pc <- t(sapply(Ls, function(l) { ct <- contest(m1, L = l, joint = FALSE); c(ct$Estimate, ct$`Std. Error`, ct$df, ct$`Pr(>|t|)`) }))
+out("lmm1_pairs", "p", pc[, 4]); out("lmm1_pairs", "holm", p.adjust(pc[, 4], "holm")); out("lmm1_pairs", "df", pc[, 3])
