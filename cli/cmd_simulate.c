@@ -26,7 +26,8 @@ static void usage(FILE *out)
             "      --seed N           random seed (default 1)\n"
             "      --hours H          time in bed for a night (default 8)\n"
             "      --nap MIN          a nap of MIN minutes (20..90) starting awake\n"
-            "      --sol MIN          sleep-onset latency, lights off -> first N1 (night 15, nap 10)\n"
+            "      --sol MIN          sleep-onset latency, lights off -> first N1 (night 15,\n"
+            "                         nap 10 or 20 %% of a shorter nap)\n"
             "      --efficiency F     total sleep time / time in bed (night 0.88, nap 0.75)\n"
             "      --fragmentation F  awakenings within sleep per hour of sleep (night 2, nap 1)\n"
             "      --n3 MIN           minutes of N3 (default ~20 %% of sleep at night)\n"
@@ -112,7 +113,7 @@ static int night(int argc, char **argv)
     if (nap_min >= 0.0)
         p.sleep.tib_min = nap_min;
     const char *out = "sim-night", *name = NULL;
-    int json = 0;
+    int json = 0, sol_given = 0;
     double v;
     long l;
     int c;
@@ -138,6 +139,7 @@ static int night(int argc, char **argv)
         case O_SOL:
             if (cli_opt_double(CMD, "sol", optarg, &p.sleep.sol_min))
                 return CLI_EXIT_USAGE;
+            sol_given = 1;
             break;
         case O_EFF:
             if (cli_opt_double(CMD, "efficiency", optarg, &p.sleep.efficiency))
@@ -194,6 +196,8 @@ static int night(int argc, char **argv)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!name)
         name = p.sleep.nap ? "nap" : "night";
+    if (p.sleep.nap && !sol_given && p.sleep.sol_min > 0.2 * p.sleep.tib_min)
+        p.sleep.sol_min = 0.2 * p.sleep.tib_min; /* short naps: default latency 20 % of the nap */
 
     somna_err err;
     cli_err_init(&err);

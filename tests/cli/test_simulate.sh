@@ -44,6 +44,11 @@ n_beats=$(tail -n +2 "$TMP/nap/nap.rpeaks.tsv" | wc -l)
 awk -F'\t' '$1 == "spindle" && ($8 != "N2" && $8 != "N3" || $6 < 11 || $6 > 16 || $4 < 0.5 || $4 > 2) { bad = 1 }
             END { exit bad }' "$TMP/nap/nap.events.tsv" || fail "a spindle outside N2/N3 or 11-16 Hz / 0.5-2 s"
 
+# every nap length 20..90 min works with the defaults
+for m in 20 35 50 65 90; do
+  expect_exit 0 "$SOMNA" simulate night -o "$TMP/nap$m" --nap "$m" --ecg-only
+done
+
 # determinism: same seed -> same bytes; another seed -> different
 expect_exit 0 "$SOMNA" simulate night -o "$TMP/nap2" --nap 45 --sol 6 --efficiency 0.7 --seed 5
 cmp -s "$TMP/nap/nap.edf" "$TMP/nap2/nap.edf" || fail "same seed gave different EDF files"
@@ -83,6 +88,20 @@ e = {x['condition']: x for x in json.load(open(sys.argv[1]))['effects']}
 assert e['massage']['sol_min'] == -5 and e['massage']['tst_min'] == 0 and e['massage']['hf_power_ratio'] == 1
 assert e['sports']['emg_tone_pct'] == -7.2 and e['control']['rcsq_points'] == 0
 " "$TMP/nm/truth.json" || fail "condition effects in truth.json not as requested"
+  # truth.json agrees with the questionnaire files it describes
+  /usr/bin/python3 - "$TMP/co" <<'PYEOF' || fail "truth.json disagrees with rcsq.csv / relaxation.csv"
+import csv, json, sys
+d = sys.argv[1]
+t = {s["session"]: s for s in json.load(open(d + "/truth.json"))["sessions"]}
+with open(d + "/rcsq.csv") as f:
+    for r in csv.DictReader(f):
+        m = sum(float(r["rcsq_%d" % i]) for i in range(1, 6)) / 5
+        assert abs(m - t[r["session"]]["rcsq"]) < 1e-9, (r, m)
+with open(d + "/relaxation.csv") as f:
+    for r in csv.DictReader(f):
+        s = sum(int(r["rsq_%02d" % i]) for i in range(1, 11))
+        assert s == t[r["session"]]["relaxation_" + r["timepoint"]], (r, s)
+PYEOF
 fi
 if command -v /usr/bin/python3 >/dev/null; then
   /usr/bin/python3 -c "import json,sys; t=json.load(open(sys.argv[1])); assert t['design']=='crossover' and len(t['sessions'])==18" \
