@@ -99,6 +99,12 @@ void somna_dsp_welch_free(somna_dsp_welch *w);
  * sums Lomb bins).  Returns 0 when no bin falls in the band. */
 double somna_dsp_band_power(const double *freq, const double *psd, size_t n_freqs, double lo, double hi);
 
+/* ---- Envelope (analytic signal) --------------------------------------------
+ * |x + i H(x)| with the Hilbert transform taken in the frequency domain
+ * (one-sided spectrum doubled, Marple, IEEE Trans. SP 47:2600, 1999), as
+ * scipy.signal.hilbert; whole-signal FFT (FFTW), out may alias x. */
+int somna_dsp_envelope(const double *x, size_t n, double *out, somna_err *err);
+
 /* ---- Natural cubic spline -------------------------------------------------
  * Interpolating spline with zero second derivative at both ends (de Boor,
  * A Practical Guide to Splines, ch. IV); x strictly increasing. */

@@ -247,6 +247,28 @@ static void test_lomb_fast_vs_direct(void **state)
     free(pd);
 }
 
+/* Envelope vs scipy.signal.hilbert (abs) on an AM test signal, even and
+ * odd lengths. */
+static void test_envelope(void **state)
+{
+    (void)state;
+    double x[500], e[500];
+    for (int i = 0; i < 500; i++) {
+        double t = i / 100.0;
+        x[i] = sin(2 * M_PI * 10 * t) * (1 + 0.5 * sin(2 * M_PI * 0.5 * t)) + 0.2 * cos(2 * M_PI * 3 * t);
+    }
+    assert_int_equal(somna_dsp_envelope(x, 500, e, NULL), 0);
+    assert_close_abs(e[0], 1.036506134456106, 1e-10);
+    assert_close_abs(e[1], 1.1210456615394815, 1e-10);
+    assert_close_abs(e[100], 1.0198130527122333, 1e-10);
+    assert_close_abs(e[250], 1.513277797817921, 1e-10);
+    assert_close_abs(e[499], 0.9549455818687578, 1e-10);
+    assert_int_equal(somna_dsp_envelope(x, 499, e, NULL), 0);
+    assert_close_abs(e[0], 1.1783990451122917, 1e-10);
+    assert_close_abs(e[250], 1.5138483215400462, 1e-10);
+    assert_close_abs(e[498], 1.1098428294663754, 1e-10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_sosfilt_streaming), cmocka_unit_test(test_resample),
         cmocka_unit_test(test_welch),           cmocka_unit_test(test_band_power_parseval),
         cmocka_unit_test(test_spline),          cmocka_unit_test(test_lomb_fast_vs_direct),
+        cmocka_unit_test(test_envelope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
