@@ -39,6 +39,14 @@ ann = raw.annotations
 assert len(ann) == len(runs), (len(ann), len(runs))
 for a, r in zip(ann, runs):
     assert abs(a["onset"] - r[0]) < 1e-6 and abs(a["duration"] - r[1]) < 1e-6 and a["description"] == r[2], (a, r)
+# the 1-Hz envelope channel is the RMS of each second of the chin EMG
+emg = raw.get_data(picks=["EMG Chin"])[0] * 1e6
+env = raw.get_data(picks=["EMG Chin RMS"])[0][::256] * 1e6
+rms = np.sqrt((emg.reshape(-1, 256) ** 2).mean(axis=1))
+assert np.max(np.abs(env - rms)) < 0.05, np.max(np.abs(env - rms))
+# ECG in volts, R waves around 1 mV
+ecg = raw.get_data(picks=["ECG"])[0]
+assert 0.5e-3 < np.percentile(ecg, 99.9) < 3e-3, np.percentile(ecg, 99.9)
 print("mne ok:", len(ann), "annotations")
 PYEOF
 finish
