@@ -297,3 +297,10 @@ out("lmm1f_F", "period", c(av["factor(period)", "F value"], av["factor(period)",
 Ls <- list(c(0, 1, 0, 0), c(0, 0, 1, 0), c(0, -1, 1, 0))
 pc <- t(sapply(Ls, function(l) { ct <- contest(m1, L = l, joint = FALSE); c(ct$Estimate, ct$`Std. Error`, ct$df, ct$`Pr(>|t|)`) }))
 out("lmm1_pairs", "p", pc[, 4]); out("lmm1_pairs", "holm", p.adjust(pc[, 4], "holm")); out("lmm1_pairs", "df", pc[, 3])
+# all differences equal (t.test refuses: "data are essentially constant");
+# wilcox.test still gives V and p, NaN limits and the midrange as estimate
+dat("pt6_after", c(6, 8, 2)); dat("pt6_before", c(5, 7, 1))
+w6 <- suppressWarnings(wilcox.test(c(6, 8, 2), c(5, 7, 1), paired = TRUE, conf.int = TRUE))
+out("pt6_w", "statistic", w6$statistic); out("pt6_w", "p", w6$p.value); out("pt6_w", "estimate", w6$estimate)
+out("pt6_w", "ci", w6$conf.int)
+out("pt6_t", "error", inherits(try(t.test(c(6, 8, 2), c(5, 7, 1), paired = TRUE), silent = TRUE), "try-error"))

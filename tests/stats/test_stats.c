@@ -227,6 +227,25 @@ static void test_paired_n2(void **s)
     paired_case("pt3", 1);
 }
 
+static void test_paired_all_equal(void **s)
+{
+    (void)s;
+    size_t n;
+    const double *a = data("pt6_after", &n), *b = data("pt6_before", &n);
+    somna_stats_result r;
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    /* R's t.test stops ("data are essentially constant"): so do we */
+    assert_true(ex("pt6_t", "error", 0) == 1.0);
+    assert_int_equal(somna_stats_ttest_paired(a, b, n, 0.95, &r, &err), SOMNA_E_DATA);
+    assert_true(isnan(r.p));
+    assert_int_equal(somna_stats_wilcoxon_signed(a, b, n, 0.95, &r, NULL), 0);
+    assert_close_rel(r.statistic, ex("pt6_w", "statistic", 0), REL);
+    assert_close_rel(r.p, ex("pt6_w", "p", 0), REL);
+    assert_close_rel(r.estimate, ex("pt6_w", "estimate", 0), REL);
+    assert_true(isnan(ex("pt6_w", "ci", 0)) && isnan(r.ci_low) && isnan(r.ci_high));
+}
+
 static void test_paired_large_normal(void **s)
 {
     (void)s;
@@ -822,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_paired_no_ties_exact),
         cmocka_unit_test(test_paired_ties_zeros),
         cmocka_unit_test(test_paired_n2),
+        cmocka_unit_test(test_paired_all_equal),
         cmocka_unit_test(test_paired_large_normal),
         cmocka_unit_test(test_paired_missing),
         cmocka_unit_test(test_two_groups),
