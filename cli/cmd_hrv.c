@@ -349,17 +349,13 @@ int cmd_hrv(int argc, char **argv)
             return cli_fail(cmd, &err);
         source = "annotations";
     } else if (ann || is_recording(path)) {
-        double *x, fs;
-        size_t n;
-        char label[128];
-        if (somna_rpeaks_load_ecg(path, channel, 0, &x, &n, &fs, label, sizeof label, &err))
-            return cli_fail(cmd, &err);
+        double fs;
+        int64_t ns;
         int64_t *pk;
         size_t np;
-        int r2 = somna_rpeaks_detect(x, n, fs, NULL, &pk, &np, NULL, &err);
-        free(x);
-        if (r2)
+        if (somna_rpeaks_detect_file(path, channel, 0, NULL, &pk, &np, &fs, &ns, NULL, NULL, 0, &err))
             return cli_fail(cmd, &err);
+        int r2;
         double *t = malloc((np ? np : 1) * sizeof *t);
         int *nrm = malloc((np ? np : 1) * sizeof *nrm);
         if (!t || !nrm) {

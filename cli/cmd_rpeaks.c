@@ -112,7 +112,7 @@ int cmd_rpeaks(int argc, char **argv)
 
     somna_err err;
     cli_err_init(&err);
-    double *x = NULL, fs = 0;
+    double fs = 0;
     size_t n = 0;
     char label[128] = "";
     int64_t *pk = NULL;
@@ -134,15 +134,13 @@ int cmd_rpeaks(int argc, char **argv)
         somna_wfdb_close(hdr);
         snprintf(label, sizeof label, "annotator %s", test);
     } else {
-        if (somna_rpeaks_load_ecg(path, channel, text_fs, &x, &n, &fs, label, sizeof label, &err))
-            return cli_fail(cmd, &err);
         somna_rpeaks_params par;
         somna_rpeaks_default_params(&par);
-        if (somna_rpeaks_detect(x, n, fs, &par, &pk, &np, &polarity, &err)) {
-            free(x);
+        int64_t ns = 0;
+        if (somna_rpeaks_detect_file(path, channel, text_fs, &par, &pk, &np, &fs, &ns, &polarity, label,
+                                     sizeof label, &err))
             return cli_fail(cmd, &err);
-        }
-        free(x);
+        n = (size_t)ns;
     }
 
     int rc = CLI_EXIT_OK;

@@ -50,6 +50,16 @@ void somna_rpeaks_default_params(somna_rpeaks_params *p);
 int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpeaks_params *p, int64_t **peaks,
                         size_t *n_peaks, int *polarity, somna_err *err);
 
+/* The same detector pulling its input: `read` must fill out[0..n) with
+ * samples [first, first + n) of the lead (NaN for missing samples).  It is
+ * called in order over the whole signal in chunks of ~64k samples, then for
+ * short windows (+-refine_s) around each beat, so a recording never has to
+ * be held in memory at full rate.  Results equal somna_rpeaks_detect's. */
+typedef int (*somna_rpeaks_reader)(void *ctx, int64_t first, int64_t n, double *out, somna_err *err);
+int somna_rpeaks_detect_stream(somna_rpeaks_reader read, void *ctx, int64_t n, double fs,
+                               const somna_rpeaks_params *p, int64_t **peaks, size_t *n_peaks, int *polarity,
+                               somna_err *err);
+
 /* ---- evaluation ------------------------------------------------------------
  * AAMI EC57:2012 / WFDB bxb beat-by-beat comparison: a detection matches a
  * reference beat when they are within `window_s` (0.150 s); each beat is
@@ -74,6 +84,14 @@ int somna_rpeaks_evaluate(const int64_t *ref, size_t n_ref, const int64_t *test,
  * label (may be NULL) receives the chosen signal's label. */
 int somna_rpeaks_load_ecg(const char *path, const char *channel, double text_fs, double **x, size_t *n,
                           double *fs, char *label, size_t label_size, somna_err *err);
+
+/* Detect in one lead of a recording without holding it in memory at full
+ * rate (somna_rpeaks_detect_stream over somna_rec_read); the lead is chosen
+ * as by somna_rpeaks_load_ecg.  fs, n_samples, polarity and label (may be
+ * NULL) describe what was analysed. */
+int somna_rpeaks_detect_file(const char *path, const char *channel, double text_fs, const somna_rpeaks_params *p,
+                             int64_t **peaks, size_t *n_peaks, double *fs, int64_t *n_samples, int *polarity,
+                             char *label, size_t label_size, somna_err *err);
 
 /* Beat annotations of a WFDB record: sample indices, the NORMAL flag
  * (type N) of each QRS annotation (isqrs), and the record's sampling rate

@@ -30,11 +30,10 @@ static int looks_like_ecg(const char *label)
     return 0;
 }
 
-int somna_rpeaks_load_ecg(const char *path, const char *channel, double text_fs, double **x, size_t *n,
-                          double *fs, char *label, size_t label_size, somna_err *err)
+/* Open `path` and choose the ECG signal (see somna_rpeaks_load_ecg). */
+static int open_ecg(const char *path, const char *channel, double text_fs, somna_recording **out, int *sig_out,
+                    somna_err *err)
 {
-    *x = NULL;
-    *n = 0;
     somna_rec_open_opts o = {SOMNA_REC_AUTO, text_fs};
     somna_recording *rec;
     int rc = somna_rec_open(path, &o, &rec, err);
@@ -49,7 +48,6 @@ int somna_rpeaks_load_ecg(const char *path, const char *channel, double text_fs,
         /* a label first; a bare number is a 0-based signal number, as WFDB
          * (rdsamp -s 0) and the MIT-BIH literature count ("channel 0") */
         int64_t k;
-        sig = -1;
         for (int i = 0; i < ns && sig < 0; i++)
             if (somna_strieq(somna_rec_signal_info(rec, i)->label, channel))
                 sig = i;
@@ -79,11 +77,28 @@ int somna_rpeaks_load_ecg(const char *path, const char *channel, double text_fs,
                            path, somna_rec_signal_info(rec, 0)->label);
         }
     }
-    const somna_rec_signal *si = somna_rec_signal_info(rec, sig);
-    if (si->n_samples <= 0) {
+    if (somna_rec_signal_info(rec, sig)->n_samples <= 0) {
+        rc = somna_fail(err, SOMNA_E_DATA, "%s: signal '%s' has no samples", path,
+                        somna_rec_signal_info(rec, sig)->label);
         somna_rec_close(rec);
-        return somna_fail(err, SOMNA_E_DATA, "%s: signal '%s' has no samples", path, si->label);
+        return rc;
     }
+    *out = rec;
+    *sig_out = sig;
+    return SOMNA_OK;
+}
+
+int somna_rpeaks_load_ecg(const char *path, const char *channel, double text_fs, double **x, size_t *n,
+                          double *fs, char *label, size_t label_size, somna_err *err)
+{
+    *x = NULL;
+    *n = 0;
+    somna_recording *rec;
+    int sig;
+    int rc = open_ecg(path, channel, text_fs, &rec, &sig, err);
+    if (rc)
+        return rc;
+    const somna_rec_signal *si = somna_rec_signal_info(rec, sig);
     double *buf = malloc((size_t)si->n_samples * sizeof *buf);
     if (!buf) {
         somna_rec_close(rec);
@@ -103,6 +118,39 @@ int somna_rpeaks_load_ecg(const char *path, const char *channel, double text_fs,
         somna_strlcpy(label, si->label, label_size);
     somna_rec_close(rec);
     return SOMNA_OK;
+}
+
+typedef struct rec_src {
+    somna_recording *rec;
+    int sig;
+} rec_src;
+
+static int rec_read(void *ctx, int64_t first, int64_t n, double *out, somna_err *err)
+{
+    rec_src *r = ctx;
+    return somna_rec_read(r->rec, r->sig, first, n, out, err);
+}
+
+int somna_rpeaks_detect_file(const char *path, const char *channel, double text_fs, const somna_rpeaks_params *p,
+                             int64_t **peaks, size_t *n_peaks, double *fs, int64_t *n_samples, int *polarity,
+                             char *label, size_t label_size, somna_err *err)
+{
+    *peaks = NULL;
+    *n_peaks = 0;
+    rec_src src;
+    int rc = open_ecg(path, channel, text_fs, &src.rec, &src.sig, err);
+    if (rc)
+        return rc;
+    const somna_rec_signal *si = somna_rec_signal_info(src.rec, src.sig);
+    *fs = si->fs;
+    *n_samples = si->n_samples;
+    if (label)
+        somna_strlcpy(label, si->label, label_size);
+    rc = somna_rpeaks_detect_stream(rec_read, &src, si->n_samples, si->fs, p, peaks, n_peaks, polarity, err);
+    if (rc)
+        somna_err_prefix(err, "%s: signal '%s'", path, si->label);
+    somna_rec_close(src.rec);
+    return rc;
 }
 
 int somna_rpeaks_load_beats(const char *record, const char *annotator, int64_t **sample, int **normal,

@@ -166,10 +166,13 @@ static double median_of(double *v, size_t n)
 
 /* Detection runs at a reduced rate fd = fs / k (k = floor(fs / 100)):
  * the QRS band ends at 20 Hz, so ~100-200 Hz loses nothing there, and the
- * block mean used for the reduction is a boxcar anti-alias filter.  Only
- * the final refinement looks at the full-rate samples. */
-int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpeaks_params *pp, int64_t **peaks,
-                        size_t *n_peaks, int *polarity, somna_err *err)
+ * block mean used for the reduction is a boxcar anti-alias filter.  The
+ * full-rate signal is pulled through `rd` in chunks for the reduction and
+ * then only in +-refine_s windows around each beat, so the whole record
+ * never needs to be in memory at full rate. */
+int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_total, double fs,
+                               const somna_rpeaks_params *pp, int64_t **peaks, size_t *n_peaks, int *polarity,
+                               somna_err *err)
 {
     *peaks = NULL;
     *n_peaks = 0;
@@ -191,6 +194,9 @@ int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpea
           pp->searchback_factor > 1 && pp->searchback_beta >= 0 && pp->searchback_min_frac >= 0 &&
           pp->refine_s > 0 && pp->flat_s > 0))
         return somna_fail(err, SOMNA_E_ARG, "rpeaks: a detector parameter is out of range (see somna_rpeaks_params)");
+    if (n_total < 0)
+        return somna_fail(err, SOMNA_E_ARG, "rpeaks: negative signal length");
+    size_t n = (size_t)n_total;
     if ((double)n < 2.0 * pp->beat_win_s * fs + 8)
         return SOMNA_OK; /* shorter than two beats: nothing to find */
 
@@ -198,6 +204,8 @@ int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpea
     size_t nd = n / k;
     double fd = fs / (double)k;
     size_t wq = (size_t)lround(pp->qrs_win_s * fd) | 1u;
+    size_t hw = (size_t)(pp->refine_s * fs);
+    size_t chunk_blocks = 65536 / k + 1, chunk = chunk_blocks * k;
 
     int rc = SOMNA_OK;
     /* the reduced-rate signal is band-passed in place (xd and bp share memory:
@@ -205,64 +213,79 @@ int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpea
     double *xd = malloc(nd * sizeof *xd), *bp = xd, *y = malloc(nd * sizeof *y);
     double *maq = malloc(nd * sizeof *maq), *mab = malloc(nd * sizeof *mab), *mloc = malloc(nd * sizeof *mloc);
     unsigned char *bad = calloc(nd, 1);
+    double *buf = malloc((chunk > 2 * hw + 1 ? chunk : 2 * hw + 1) * sizeof *buf);
     cand_list cands = {0}, acc = {0}, extra = {0};
     int64_t *out = NULL;
     double *pos_amp = NULL, *neg_amp = NULL;
     somna_dsp_sos sos = {0};
-    if (!xd || !y || !maq || !mab || !mloc || !bad) {
+    if (!xd || !y || !maq || !mab || !mloc || !bad || !buf) {
         rc = somna_fail(err, SOMNA_E_NOMEM, "rpeaks: out of memory for %zu samples", n);
         goto done;
     }
 
-    /* 1. reduce the rate by block means; NaNs are held at the last valid
-     *    value; NaN samples and exactly constant runs >= flat_s are marked
-     *    unusable (in reduced-rate samples). */
+    /* 1. reduce the rate by block means, chunk by chunk; NaNs are held at
+     *    the last valid value (blocks before the first valid sample take
+     *    its value); NaN samples and exactly constant runs >= flat_s are
+     *    marked unusable (in reduced-rate samples). */
     {
-        size_t i0 = 0;
-        while (i0 < n && !isfinite(ecg[i0]))
-            i0++;
-        if (i0 == n)
-            goto done; /* no valid sample at all */
-        double last = ecg[i0], prev = NAN;
-        size_t flat_min = (size_t)(pp->flat_s * fs), run = 0;
+        double last = NAN, prev = NAN;
+        size_t flat_min = (size_t)(pp->flat_s * fs), run = 0, n_lead = 0;
         if (flat_min < 2)
             flat_min = 2;
-        for (size_t j = 0; j < nd; j++) {
-            const double *blk = ecg + j * k;
-            double s = 0.0;
-            size_t same = 0;
-            for (size_t m = 0; m < k; m++) { /* fast path: no NaN in the block */
-                s += blk[m];
-                same += blk[m] == (m ? blk[m - 1] : prev);
-            }
-            if (s == s && same == 0 && run == 0) {
-                xd[j] = s / (double)k;
-                last = prev = blk[k - 1];
-                continue;
-            }
-            s = 0.0;
-            for (size_t m = 0; m < k; m++) {
-                size_t i = j * k + m;
-                double v = blk[m];
-                if (v == v && isfinite(v))
-                    last = v;
-                else
-                    bad[j] = 1;
-                s += last;
-                if (v == prev) {
-                    run++;
-                } else {
-                    if (run + 1 >= flat_min) {
-                        size_t first = (i - run - 1) / k;
-                        for (size_t q = first; q <= j && q < nd; q++)
-                            bad[q] = 1;
-                    }
-                    run = 0;
+        for (size_t j0 = 0; j0 < nd; j0 += chunk_blocks) {
+            size_t nb = nd - j0 < chunk_blocks ? nd - j0 : chunk_blocks;
+            if ((rc = rd(ctx, (int64_t)(j0 * k), (int64_t)(nb * k), buf, err)) != 0)
+                goto done;
+            for (size_t jj = 0; jj < nb; jj++) {
+                size_t j = j0 + jj;
+                const double *blk = buf + jj * k;
+                double s = 0.0;
+                size_t same = 0;
+                for (size_t m = 0; m < k; m++) { /* fast path: finite, no repeated value */
+                    s += blk[m];
+                    same += blk[m] == (m ? blk[m - 1] : prev);
                 }
-                prev = v;
+                if (s == s && isfinite(s) && same == 0 && run == 0 && last == last) {
+                    xd[j] = s / (double)k;
+                    last = prev = blk[k - 1];
+                    continue;
+                }
+                s = 0.0;
+                for (size_t m = 0; m < k; m++) {
+                    size_t i = j * k + m;
+                    double v = blk[m];
+                    if (isfinite(v)) {
+                        if (last != last) { /* first valid sample: back-fill the leading blocks */
+                            for (size_t q = 0; q < j; q++)
+                                xd[q] = v;
+                            for (size_t q = 0; q < m; q++)
+                                s += v;
+                            n_lead = j;
+                        }
+                        last = v;
+                    } else {
+                        bad[j] = 1;
+                    }
+                    if (last == last)
+                        s += last;
+                    if (v == prev) {
+                        run++;
+                    } else {
+                        if (run + 1 >= flat_min) {
+                            size_t first = (i - run - 1) / k;
+                            for (size_t q = first; q <= j && q < nd; q++)
+                                bad[q] = 1;
+                        }
+                        run = 0;
+                    }
+                    prev = v;
+                }
+                xd[j] = last == last ? s / (double)k : 0.0;
             }
-            xd[j] = s / (double)k;
         }
+        (void)n_lead;
+        if (last != last)
+            goto done; /* no valid sample at all */
         if (run + 1 >= flat_min)
             for (size_t q = (nd * k - run - 1) / k; q < nd; q++)
                 bad[q] = 1;
@@ -378,67 +401,83 @@ int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpea
 
     /* 6. refinement at full rate: extremum of the ECG minus the straight
      *    line joining the window ends (removes baseline wander locally), in
-     *    the lead's dominant polarity. */
+     *    the lead's dominant polarity.  One window read per beat through
+     *    `rd`; both extrema are kept so the polarity can be decided after. */
     if (acc.n) {
-        size_t hw = (size_t)(pp->refine_s * fs);
         pos_amp = malloc(acc.n * sizeof *pos_amp);
         neg_amp = malloc(acc.n * sizeof *neg_amp);
-        out = malloc(acc.n * sizeof *out);
+        out = malloc(2 * acc.n * sizeof *out); /* [0, n): argmax, [n, 2n): argmin */
         if (!pos_amp || !neg_amp || !out)
             goto nomem;
-        for (int pass = 0; pass < 2; pass++) {
-            double sign = 1.0;
-            if (pass == 1) {
-                sign = median_of(pos_amp, acc.n) >= median_of(neg_amp, acc.n) ? 1.0 : -1.0;
-                if (polarity)
-                    *polarity = sign > 0 ? 1 : -1;
-            }
-            size_t m = 0;
-            for (size_t i = 0; i < acc.n; i++) {
-                size_t c = acc.v[i].pos * k + k / 2;
-                size_t lo = c > hw ? c - hw : 0, hi = c + hw < n ? c + hw : n - 1;
-                while (lo < hi && !isfinite(ecg[lo]))
-                    lo++;
-                while (hi > lo && !isfinite(ecg[hi]))
-                    hi--;
-                double e0 = isfinite(ecg[lo]) ? ecg[lo] : 0.0, e1 = isfinite(ecg[hi]) ? ecg[hi] : e0;
-                double slope = hi > lo ? (e1 - e0) / (double)(hi - lo) : 0.0;
-                double mx = 0.0, mn = 0.0, bv = -INFINITY;
-                size_t best = c < n ? c : n - 1;
-                for (size_t q = lo; q <= hi; q++) {
-                    if (!isfinite(ecg[q]))
-                        continue;
-                    double v = ecg[q] - (e0 + slope * (double)(q - lo));
-                    if (v > mx)
-                        mx = v;
-                    if (v < mn)
-                        mn = v;
-                    if (sign * v > bv)
-                        bv = sign * v, best = q;
-                }
-                if (pass == 0) {
-                    pos_amp[i] = mx;
-                    neg_amp[i] = -mn;
+        for (size_t i = 0; i < acc.n; i++) {
+            size_t c = acc.v[i].pos * k + k / 2;
+            size_t lo = c > hw ? c - hw : 0, hi = c + hw < n ? c + hw : n - 1;
+            size_t base = lo; /* buf[q - base] = sample q */
+            if ((rc = rd(ctx, (int64_t)lo, (int64_t)(hi - lo + 1), buf, err)) != 0)
+                goto done;
+            while (lo < hi && !isfinite(buf[lo - base]))
+                lo++;
+            while (hi > lo && !isfinite(buf[hi - base]))
+                hi--;
+            double e0 = isfinite(buf[lo - base]) ? buf[lo - base] : 0.0;
+            double e1 = isfinite(buf[hi - base]) ? buf[hi - base] : e0;
+            double slope = hi > lo ? (e1 - e0) / (double)(hi - lo) : 0.0;
+            double mx = -INFINITY, mn = INFINITY;
+            size_t imax = c < n ? c : n - 1, imin = imax;
+            for (size_t q = lo; q <= hi; q++) {
+                double wv = buf[q - base];
+                if (!isfinite(wv))
                     continue;
-                }
-                if (m > 0 && (int64_t)best - out[m - 1] < (int64_t)(pp->refractory_s * fs / 2))
-                    continue; /* two candidates refined onto one beat */
-                out[m++] = (int64_t)best;
+                double v = wv - (e0 + slope * (double)(q - lo));
+                if (v > mx)
+                    mx = v, imax = q;
+                if (v < mn)
+                    mn = v, imin = q;
             }
-            if (pass == 1) {
-                *peaks = out;
-                *n_peaks = m;
-                out = NULL;
-            }
+            pos_amp[i] = mx > 0 ? mx : 0.0;
+            neg_amp[i] = mn < 0 ? -mn : 0.0;
+            out[i] = (int64_t)imax;
+            out[acc.n + i] = (int64_t)imin;
         }
+        int neg = median_of(pos_amp, acc.n) < median_of(neg_amp, acc.n); /* median_of sorts: amps not reused */
+        if (polarity)
+            *polarity = neg ? -1 : 1;
+        size_t m = 0;
+        for (size_t i = 0; i < acc.n; i++) {
+            int64_t best = out[neg ? acc.n + i : i];
+            if (m > 0 && best - out[m - 1] < (int64_t)(pp->refractory_s * fs / 2))
+                continue; /* two candidates refined onto one beat */
+            out[m++] = best; /* m <= i: never overwrites an unread entry */
+        }
+        *peaks = out;
+        *n_peaks = m;
+        out = NULL;
     }
     goto done;
 nomem:
     rc = somna_fail(err, SOMNA_E_NOMEM, "rpeaks: out of memory");
 done:
-    free(xd), free(y), free(maq), free(mab), free(mloc), free(bad);
+    free(xd), free(y), free(maq), free(mab), free(mloc), free(bad), free(buf);
     free(cands.v), free(acc.v), free(extra.v), free(out), free(pos_amp), free(neg_amp);
     return rc;
+}
+
+typedef struct array_src {
+    const double *x;
+} array_src;
+
+static int array_read(void *ctx, int64_t first, int64_t n, double *out, somna_err *err)
+{
+    (void)err;
+    memcpy(out, ((const array_src *)ctx)->x + first, (size_t)n * sizeof *out);
+    return SOMNA_OK;
+}
+
+int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpeaks_params *pp, int64_t **peaks,
+                        size_t *n_peaks, int *polarity, somna_err *err)
+{
+    array_src src = {ecg};
+    return somna_rpeaks_detect_stream(array_read, &src, (int64_t)n, fs, pp, peaks, n_peaks, polarity, err);
 }
 
 /* ---- evaluation ---------------------------------------------------------- */
