@@ -49,9 +49,17 @@ void somna_rpeaks_default_params(somna_rpeaks_params *p)
     p->flat_s = 0.5;
 }
 
-/* Centered moving average of width w (odd), shrinking at the edges; the
- * interior runs without branches (this is the detector's hot loop). */
-static void moving_average(const double *y, size_t n, size_t w, double *out)
+/* Energy of the band-passed signal: bp^2, zero on unusable samples. */
+static inline double energy(const double *bp, const unsigned char *bad, size_t i)
+{
+    return bad[i] ? 0.0 : bp[i] * bp[i];
+}
+
+/* Centered moving average of the energy over width w (odd), shrinking at
+ * the edges; the interior runs without branches on the index (this is the
+ * detector's hot loop) and the energy is formed on the fly, so no energy
+ * array is kept. */
+static void moving_average(const double *bp, const unsigned char *bad, size_t n, size_t w, double *out)
 {
     size_t h = w / 2;
     if (n == 0)
@@ -59,26 +67,26 @@ static void moving_average(const double *y, size_t n, size_t w, double *out)
     if (2 * h + 1 > n) {
         double s = 0;
         for (size_t i = 0; i < n; i++)
-            s += y[i];
+            s += energy(bp, bad, i);
         for (size_t i = 0; i < n; i++)
             out[i] = s / (double)n;
         return;
     }
     double sum = 0.0;
     for (size_t i = 0; i <= h; i++)
-        sum += y[i];
+        sum += energy(bp, bad, i);
     for (size_t i = 0; i < h; i++) { /* left edge: window [0, i + h] */
         out[i] = sum / (double)(i + h + 1);
-        sum += y[i + h + 1];
+        sum += energy(bp, bad, i + h + 1);
     }
     double inv = 1.0 / (double)w;
     for (size_t i = h; i + h + 1 < n; i++) { /* window [i - h, i + h] */
         out[i] = sum * inv;
-        sum += y[i + h + 1] - y[i - h];
+        sum += energy(bp, bad, i + h + 1) - energy(bp, bad, i - h);
     }
     for (size_t i = n - h - 1; i < n; i++) { /* right edge: window [i - h, n) */
         out[i] = sum / (double)(n - (i - h));
-        sum -= y[i - h];
+        sum -= energy(bp, bad, i - h);
     }
     for (size_t i = 0; i < n; i++)
         if (out[i] < 0)
@@ -113,7 +121,7 @@ static int cand_push(cand_list *l, cand c)
 typedef struct det {
     size_t n;
     double fs;
-    const double *bp, *y, *maq, *mab, *mloc;
+    const double *bp, *maq, *mab, *mloc;
     const unsigned char *bad;
 } det;
 
@@ -134,8 +142,9 @@ static int find_blocks(const det *d, size_t a, size_t b, double beta, size_t min
         cand c = {s, 0.0, 0.0};
         double ymax = -1.0;
         for (size_t k = s; k < i; k++) {
-            if (d->y[k] > ymax)
-                ymax = d->y[k], c.pos = k;
+            double e = energy(d->bp, d->bad, k);
+            if (e > ymax)
+                ymax = e, c.pos = k;
             if (d->maq[k] > c.energy)
                 c.energy = d->maq[k];
             if (k > 0) {
@@ -210,7 +219,7 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
     int rc = SOMNA_OK;
     /* the reduced-rate signal is band-passed in place (xd and bp share memory:
      * fewer pages to fault in is most of the speed on a 30-min record) */
-    double *xd = malloc(nd * sizeof *xd), *bp = xd, *y = malloc(nd * sizeof *y);
+    double *xd = malloc(nd * sizeof *xd), *bp = xd;
     double *maq = malloc(nd * sizeof *maq), *mab = malloc(nd * sizeof *mab), *mloc = malloc(nd * sizeof *mloc);
     unsigned char *bad = calloc(nd, 1);
     double *buf = malloc((chunk > 2 * hw + 1 ? chunk : 2 * hw + 1) * sizeof *buf);
@@ -218,7 +227,7 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
     int64_t *out = NULL;
     double *pos_amp = NULL, *neg_amp = NULL;
     somna_dsp_sos sos = {0};
-    if (!xd || !y || !maq || !mab || !mloc || !bad || !buf) {
+    if (!xd || !maq || !mab || !mloc || !bad || !buf) {
         rc = somna_fail(err, SOMNA_E_NOMEM, "rpeaks: out of memory for %zu samples", n);
         goto done;
     }
@@ -301,15 +310,13 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
         somna_dsp_sos_free(&sos);
         if (rc)
             goto done;
-        for (size_t i = 0; i < nd; i++)
-            y[i] = bad[i] ? 0.0 : bp[i] * bp[i];
     }
 
     /* 3. the two moving averages and the local offset level */
-    moving_average(y, nd, wq, maq);
-    moving_average(y, nd, (size_t)lround(pp->beat_win_s * fd) | 1u, mab);
-    moving_average(y, nd, (size_t)lround(pp->offset_win_s * fd) | 1u, mloc);
-    det d = {nd, fd, bp, y, maq, mab, mloc, bad};
+    moving_average(bp, bad, nd, wq, maq);
+    moving_average(bp, bad, nd, (size_t)lround(pp->beat_win_s * fd) | 1u, mab);
+    moving_average(bp, bad, nd, (size_t)lround(pp->offset_win_s * fd) | 1u, mloc);
+    det d = {nd, fd, bp, maq, mab, mloc, bad};
     size_t minw = (size_t)(pp->min_block_frac * (double)wq);
     if (find_blocks(&d, 0, nd, pp->offset_beta, minw ? minw : 1, &cands))
         goto nomem;
@@ -457,7 +464,7 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
 nomem:
     rc = somna_fail(err, SOMNA_E_NOMEM, "rpeaks: out of memory");
 done:
-    free(xd), free(y), free(maq), free(mab), free(mloc), free(bad), free(buf);
+    free(xd), free(maq), free(mab), free(mloc), free(bad), free(buf);
     free(cands.v), free(acc.v), free(extra.v), free(out), free(pos_amp), free(neg_amp);
     return rc;
 }
