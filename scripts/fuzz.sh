@@ -24,6 +24,10 @@ seed() { # seed corpus per harness
   mkdir -p "$dir"
   case $name in
     fuzz_edf) python3 fuzz/make_edf_seeds.py "$dir" ;;
+    fuzz_edf_tal)
+      printf '+0\x14\x14\x00+0.5\x1530\x14Lights off\x14\x00' >"$dir/tals"
+      printf '+10\x14\x14\x00-2.25\x14Start\x14Two\x14\x00\x00\x00' >"$dir/texts"
+      printf '+0\x14\x14\x14\x00\x00' >"$dir/nox" ;;
     fuzz_wfdb_header)
       for f in "$data"/mitdb/10[0-4].hea; do [ -e "$f" ] && cp "$f" "$dir/"; done
       printf 'rec 2 360 1000\nrec.dat 212 200 11 1024 995 -22131 0 MLII\nrec.dat 212 200 11 1024 1011 20052 0 V5\n' >"$dir/synthetic.hea" ;;
