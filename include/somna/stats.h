@@ -179,6 +179,9 @@ typedef struct somna_stats_lmm {
     double *vcov_;             /* p x p covariance of the estimates */
     double *dvcov_;            /* 2 x p x p: its derivatives in (theta, sigma) */
     double avar_[4];           /* asymptotic covariance of (theta, sigma) */
+    double *kr_vcov_;          /* p x p Kenward-Roger adjusted covariance */
+    double *kr_P_;             /* 2 x p x p: KR's P_i matrices */
+    double kr_W_[4];           /* KR's W (covariance of the variance components) */
 } somna_stats_lmm;
 
 /* Fit by REML (Patterson & Thompson 1971) profiling the variance ratio
@@ -201,6 +204,14 @@ int somna_stats_lmm_contrast(const somna_stats_lmm *m, const double *l, double c
  * (Fai & Cornelius 1996), as lmerTest's anova(); r->statistic = F. */
 int somna_stats_lmm_ftest(const somna_stats_lmm *m, const double *L, size_t q, somna_stats_result *r,
                           somna_err *err);
+
+/* The same with Kenward & Roger (1997) small-sample inference, as
+ * pbkrtest / lmerTest(ddf = "Kenward-Roger"): the adjusted covariance for
+ * SEs and the scaled F with its approximate denominator df. */
+int somna_stats_lmm_contrast_kr(const somna_stats_lmm *m, const double *l, double conf, somna_stats_lmm_coef *out,
+                                somna_err *err);
+int somna_stats_lmm_ftest_kr(const somna_stats_lmm *m, const double *L, size_t q, somna_stats_result *r,
+                             somna_err *err);
 
 /* ---- categorical --------------------------------------------------------- */
 

@@ -152,6 +152,10 @@ void somna_stats_lmm_free(somna_stats_lmm *m)
     free(m->coef);
     free(m->vcov_);
     free(m->dvcov_);
+    free(m->kr_vcov_);
+    free(m->kr_P_);
+    m->kr_vcov_ = NULL;
+    m->kr_P_ = NULL;
     m->coef = NULL;
     m->vcov_ = NULL;
     m->dvcov_ = NULL;
@@ -209,8 +213,92 @@ static void sinv_vec(const double *v, const size_t *grp, const size_t *gsize, si
     }
 }
 
+/* Kenward & Roger (1997) small-sample adjustment, as pbkrtest computes it
+ * (Halekoh & Hojsgaard 2014): with variance parameters phi = (sigma_e^2,
+ * sigma_b^2), G_1 = I, G_2 = ZZ', P_i = -X'S^-1 G_i S^-1 X,
+ * Q_ij = X'S^-1 G_i S^-1 G_j S^-1 X and the expected information
+ * IE_ij = tr(S^-1 G_i S^-1 G_j) - 2 tr(C Q_ij) + tr(C P_i C P_j), W = 2 IE^-1
+ * and the adjusted covariance C_A = C + 2 C [sum_ij W_ij (Q_ij - P_i C P_j)] C.
+ * Everything reduces to p x p matrices and per-group sums. */
+static int kenward_roger(size_t p, size_t G, const size_t *gsize, double phi1, double phi2, const double *C,
+                         const double *M1, const double *M2, const double *K, const double *ZS, const double *ZS2,
+                         double *kr_vcov, double *kr_P, double *kr_W)
+{
+    size_t pp = p * p;
+    double *Q12 = calloc(pp, sizeof *Q12), *Q22 = calloc(pp, sizeof *Q22), *T1 = malloc(pp * sizeof *T1);
+    double *T2 = malloc(pp * sizeof *T2), *U = calloc(pp, sizeof *U), *CP1 = malloc(pp * sizeof *CP1);
+    double *CP2 = malloc(pp * sizeof *CP2);
+    int rc = -1;
+    if (!Q12 || !Q22 || !T1 || !T2 || !U || !CP1 || !CP2)
+        goto out;
+    double k11 = 0.0, k12 = 0.0, k22 = 0.0;
+    for (size_t g = 0; g < G; g++) {
+        double ng = (double)gsize[g], w = phi2 / (phi1 + ng * phi2);
+        double c2 = 2.0 * w - ng * w * w;
+        double d = ng * (1.0 - w * ng) / phi1, e = ng * (1.0 - c2 * ng) / (phi1 * phi1);
+        k11 += ng * (1.0 - c2) / (phi1 * phi1); /* tr(S^-2) */
+        k12 += e;                                /* tr(Z'S^-2 Z) */
+        k22 += d * d;                            /* ||Z'S^-1 Z||^2 */
+        for (size_t a = 0; a < p; a++)
+            for (size_t b = 0; b < p; b++) {
+                Q12[a * p + b] += ZS2[g * p + a] * ZS[g * p + b];
+                Q22[a * p + b] += d * ZS[g * p + a] * ZS[g * p + b];
+            }
+    }
+    /* P_1 = -M1, P_2 = -K; Q_11 = M2 */
+    double *P1 = kr_P, *P2 = kr_P + pp;
+    for (size_t a = 0; a < pp; a++) {
+        P1[a] = -M1[a];
+        P2[a] = -K[a];
+    }
+    mm(C, P1, CP1, p);
+    mm(C, P2, CP2, p);
+    double IE[2][2];
+    IE[0][0] = k11 - 2.0 * tr2(C, M2, p) + tr2(CP1, CP1, p);
+    IE[0][1] = k12 - 2.0 * tr2(C, Q12, p) + tr2(CP1, CP2, p);
+    IE[1][1] = k22 - 2.0 * tr2(C, Q22, p) + tr2(CP2, CP2, p);
+    IE[1][0] = IE[0][1];
+    double det = IE[0][0] * IE[1][1] - IE[0][1] * IE[1][0];
+    if (!(fabs(det) > 0))
+        goto out;
+    kr_W[0] = 2.0 * IE[1][1] / det;
+    kr_W[1] = kr_W[2] = -2.0 * IE[0][1] / det;
+    kr_W[3] = 2.0 * IE[0][0] / det;
+    /* U = sum_ij W_ij (Q_ij - P_i C P_j) */
+    const double *Qs[2][2] = {{M2, Q12}, {NULL, Q22}};
+    const double *Ps[2] = {P1, P2};
+    for (int i = 0; i < 2; i++)
+        for (int j = i; j < 2; j++) {
+            double wij = kr_W[i * 2 + j];
+            mm(Ps[i], C, T1, p);
+            mm(T1, Ps[j], T2, p);
+            for (size_t a = 0; a < p; a++)
+                for (size_t b = 0; b < p; b++) {
+                    double v = wij * (Qs[i][j][a * p + b] - T2[a * p + b]);
+                    U[a * p + b] += v;
+                    if (i != j)
+                        U[b * p + a] += v;
+                }
+        }
+    mm(C, U, T1, p);
+    mm(T1, C, T2, p);
+    for (size_t a = 0; a < pp; a++)
+        kr_vcov[a] = C[a] + 2.0 * T2[a];
+    rc = 0;
+out:
+    free(Q12);
+    free(Q22);
+    free(T1);
+    free(T2);
+    free(U);
+    free(CP1);
+    free(CP2);
+    return rc;
+}
+
 static int satterthwaite(const double *X, const double *y, const size_t *grp, const size_t *gsize, size_t n,
-                         size_t p, size_t G, double s2, double gamma, const double *C, double *dvcov, double *avar)
+                         size_t p, size_t G, double s2, double gamma, const double *C, double *dvcov, double *avar,
+                         double *kr_vcov, double *kr_P, double *kr_W)
 {
     double phi1 = s2, phi2 = gamma * s2, sigma = sqrt(s2), theta = sqrt(gamma);
     size_t np = n * p, pp = p * p;
@@ -371,6 +459,8 @@ static int satterthwaite(const double *X, const double *y, const size_t *grp, co
     avar[1] = -2 * H[0][1] / det;
     avar[2] = -2 * H[1][0] / det;
     avar[3] = 2 * H[0][0] / det;
+    if (kr_vcov && kenward_roger(p, G, gsize, phi1, phi2, C, M1, M2, K, ZS, ZS2, kr_vcov, kr_P, kr_W))
+        goto out;
     /* d cov(b) / d phi_k = Q' V_k Q with Q = SX C: Q'Q = C M1 C and
      * (Z'Q)'(Z'Q) = C K C; stored transformed to (theta, sigma) */
     mm(CM, C, M2, p); /* M2 <- C M1 C */
@@ -562,11 +652,14 @@ int somna_stats_lmm_fit(const double *X, const double *y, const size_t *group, s
     m->vcov_ = C;
     C = NULL;
     m->dvcov_ = malloc(2 * p * p * sizeof *m->dvcov_);
-    if (!m->dvcov_) {
+    m->kr_vcov_ = malloc(p * p * sizeof *m->kr_vcov_);
+    m->kr_P_ = malloc(2 * p * p * sizeof *m->kr_P_);
+    if (!m->dvcov_ || !m->kr_vcov_ || !m->kr_P_) {
         rc = somna_fail(err, SOMNA_E_NOMEM, "out of memory");
         goto done;
     }
-    if (satterthwaite(X, y, grp, gsize, n, p, G, s2, gamma, m->vcov_, m->dvcov_, m->avar_)) {
+    if (satterthwaite(X, y, grp, gsize, n, p, G, s2, gamma, m->vcov_, m->dvcov_, m->avar_, m->kr_vcov_, m->kr_P_,
+                      m->kr_W_)) {
         rc = somna_fail(err, SOMNA_E_DATA, "mixed model: Satterthwaite degrees of freedom not computable");
         goto done;
     }
@@ -770,4 +863,170 @@ done:
     free(P);
     free(l);
     return rc;
+}
+
+/* ---- Kenward-Roger tests ---------------------------------------------------- */
+
+/* Invert a small SPD q x q matrix in place via Cholesky; -1 if not PD. */
+static int spd_inverse(double *A, size_t q)
+{
+    double *L = malloc(q * q * sizeof *L), *e = malloc(q * sizeof *e);
+    if (!L || !e) {
+        free(L);
+        free(e);
+        return -1;
+    }
+    memcpy(L, A, q * q * sizeof *L);
+    int rc = chol(L, q);
+    if (!rc)
+        for (size_t j = 0; j < q; j++) {
+            for (size_t i = 0; i < q; i++)
+                e[i] = i == j ? 1.0 : 0.0;
+            chol_solve(L, q, e);
+            for (size_t i = 0; i < q; i++)
+                A[i * q + j] = e[i];
+        }
+    free(L);
+    free(e);
+    return rc;
+}
+
+/* KR denominator df and F scaling for L (q x p) (Kenward & Roger 1997,
+ * eq. 3.4-3.6; pbkrtest's .KR_adjust); *wald = (Lb)'(L C_A L')^-1 (Lb). */
+static int kr_core(const somna_stats_lmm *m, const double *L, size_t q, double *df2, double *scale, double *wald)
+{
+    size_t p = m->p, pp = p * p;
+    const double *C = m->vcov_, *CA = m->kr_vcov_;
+    double *V = malloc(q * q * sizeof *V), *VA = malloc(q * q * sizeof *VA), *Th = calloc(pp, sizeof *Th);
+    double *T1 = malloc(pp * sizeof *T1), *T2 = malloc(pp * sizeof *T2), *Ui[2] = {NULL, NULL};
+    double *lb = malloc(q * sizeof *lb);
+    Ui[0] = malloc(pp * sizeof *Ui[0]);
+    Ui[1] = malloc(pp * sizeof *Ui[1]);
+    int rc = -1;
+    if (!V || !VA || !Th || !T1 || !T2 || !Ui[0] || !Ui[1] || !lb)
+        goto out;
+    for (size_t i = 0; i < q; i++) {
+        double s = 0.0;
+        for (size_t a = 0; a < p; a++)
+            s += L[i * p + a] * m->coef[a].estimate;
+        lb[i] = s;
+        for (size_t j = 0; j < q; j++) {
+            double v = 0.0, va = 0.0;
+            for (size_t a = 0; a < p; a++)
+                for (size_t b = 0; b < p; b++) {
+                    v += L[i * p + a] * C[a * p + b] * L[j * p + b];
+                    va += L[i * p + a] * CA[a * p + b] * L[j * p + b];
+                }
+            V[i * q + j] = v;
+            VA[i * q + j] = va;
+        }
+    }
+    if (spd_inverse(V, q) || spd_inverse(VA, q))
+        goto out;
+    /* Theta = L' (L C L')^-1 L */
+    for (size_t a = 0; a < p; a++)
+        for (size_t b = 0; b < p; b++) {
+            double s = 0.0;
+            for (size_t i = 0; i < q; i++)
+                for (size_t j = 0; j < q; j++)
+                    s += L[i * p + a] * V[i * q + j] * L[j * p + b];
+            Th[a * p + b] = s;
+        }
+    double w = 0.0;
+    for (size_t i = 0; i < q; i++)
+        for (size_t j = 0; j < q; j++)
+            w += lb[i] * VA[i * q + j] * lb[j];
+    *wald = w;
+    /* U_i = Theta C P_i C */
+    for (int i = 0; i < 2; i++) {
+        mm(Th, C, T1, p);
+        mm(T1, m->kr_P_ + (size_t)i * pp, T2, p);
+        mm(T2, C, Ui[i], p);
+    }
+    double A1 = 0.0, A2 = 0.0;
+    for (int i = 0; i < 2; i++)
+        for (int j = i; j < 2; j++) {
+            double e = i == j ? 1.0 : 2.0, wij = m->kr_W_[i * 2 + j];
+            double ti = 0.0, tj = 0.0;
+            for (size_t a = 0; a < p; a++) {
+                ti += Ui[i][a * p + a];
+                tj += Ui[j][a * p + a];
+            }
+            A1 += e * wij * ti * tj;
+            A2 += e * wij * tr2(Ui[i], Ui[j], p);
+        }
+    double fq = (double)q;
+    double B = (A1 + 6.0 * A2) / (2.0 * fq);
+    double g = ((fq + 1) * A1 - (fq + 4) * A2) / ((fq + 2) * A2);
+    double den = 3 * fq + 2 * (1 - g);
+    double c1 = g / den, c2 = (fq - g) / den, c3 = (fq + 2 - g) / den;
+    double V0 = 1 + c1 * B, V1 = 1 - c2 * B, V2 = 1 - c3 * B;
+    if (fabs(V0) < 1e-10)
+        V0 = 0.0;
+    double ratio = (1 - A2 / fq) / V1;
+    double rho = ratio * ratio * V0 / (fq * V2);
+    double d2 = 4 + (fq + 2) / (fq * rho - 1);
+    *df2 = d2;
+    *scale = fabs(d2 - 2) < 0.01 ? 1.0 : d2 * (1 - A2 / fq) / (d2 - 2);
+    rc = isfinite(d2) && d2 > 0 ? 0 : -1;
+out:
+    free(V);
+    free(VA);
+    free(Th);
+    free(T1);
+    free(T2);
+    free(Ui[0]);
+    free(Ui[1]);
+    free(lb);
+    return rc;
+}
+
+int somna_stats_lmm_contrast_kr(const somna_stats_lmm *m, const double *l, double conf, somna_stats_lmm_coef *out,
+                                somna_err *err)
+{
+    somna_stats_lmm_coef c = {NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+    *out = c;
+    if (!m || !m->kr_vcov_ || !m->kr_P_ || !m->coef)
+        return somna_fail(err, SOMNA_E_ARG, "mixed model contrast: the model was not fitted");
+    if (somna_stats_check_conf(conf, err))
+        return SOMNA_E_ARG;
+    double est = 0.0;
+    for (size_t a = 0; a < m->p; a++)
+        est += l[a] * m->coef[a].estimate;
+    double var = quad(m->kr_vcov_, l, m->p), df2, scale, wald;
+    if (!(var > 0) || kr_core(m, l, 1, &df2, &scale, &wald))
+        return somna_fail(err, SOMNA_E_DATA, "mixed model contrast: Kenward-Roger df not computable");
+    c.estimate = est;
+    c.se = sqrt(var);
+    c.t = est / c.se;
+    c.df = df2;
+    c.p = 2.0 * gsl_cdf_tdist_Q(fabs(c.t), df2);
+    double qt = gsl_cdf_tdist_Qinv((1.0 - conf) / 2.0, df2);
+    c.ci_low = est - qt * c.se;
+    c.ci_high = est + qt * c.se;
+    *out = c;
+    return SOMNA_OK;
+}
+
+int somna_stats_lmm_ftest_kr(const somna_stats_lmm *m, const double *L, size_t q, somna_stats_result *r,
+                             somna_err *err)
+{
+    somna_stats_result_init(r);
+    somna_strlcpy(r->test, "mixed-model F test", sizeof r->test);
+    somna_strlcpy(r->statistic_name, "F", sizeof r->statistic_name);
+    somna_strlcpy(r->method, "Kenward-Roger (1997) scaled F and denominator df", sizeof r->method);
+    if (!m || !m->kr_vcov_ || !m->kr_P_ || !m->coef)
+        return somna_fail(err, SOMNA_E_ARG, "mixed model F test: the model was not fitted");
+    if (q == 0 || q > m->p)
+        return somna_fail(err, SOMNA_E_ARG, "mixed model F test: %zu contrast rows for %zu coefficients", q, m->p);
+    double df2, scale, wald;
+    if (kr_core(m, L, q, &df2, &scale, &wald))
+        return somna_fail(err, SOMNA_E_DATA,
+                          "mixed model F test: Kenward-Roger statistics not computable (contrast rows dependent?)");
+    r->n = m->n_obs;
+    r->statistic = scale * wald / (double)q;
+    r->df = (double)q;
+    r->df2 = df2;
+    r->p = gsl_cdf_fdist_Q(r->statistic, r->df, df2);
+    return SOMNA_OK;
 }

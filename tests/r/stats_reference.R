@@ -304,3 +304,11 @@ w6 <- suppressWarnings(wilcox.test(c(6, 8, 2), c(5, 7, 1), paired = TRUE, conf.i
 out("pt6_w", "statistic", w6$statistic); out("pt6_w", "p", w6$p.value); out("pt6_w", "estimate", w6$estimate)
 out("pt6_w", "ci", w6$conf.int)
 out("pt6_t", "error", inherits(try(t.test(c(6, 8, 2), c(5, 7, 1), paired = TRUE), silent = TRUE), "try-error"))
+# Kenward-Roger (pbkrtest through lmerTest)
+for (nm in c("m1", "m2", "m3")) {
+  mm <- get(nm)
+  co <- summary(mm, ddf = "Kenward-Roger")$coefficients
+  for (j in seq_len(nrow(co))) out(paste0(nm, "_kr"), sprintf("coef%d", j - 1), co[j, c("Estimate", "Std. Error", "df", "t value", "Pr(>|t|)")])
+  av <- anova(mm, ddf = "Kenward-Roger")
+  for (j in seq_len(nrow(av))) out(paste0(nm, "_kr"), sprintf("F%d", j), c(av[j, "F value"], av[j, "NumDF"], av[j, "DenDF"], av[j, "Pr(>F)"]))
+}

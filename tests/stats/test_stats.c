@@ -408,6 +408,39 @@ static void check_lmm(const char *c, const somna_stats_lmm *m)
     assert_close_rel(m->reml_criterion, ex(c, "reml", 0), REL_LMM);
 }
 
+/* Kenward-Roger: every coefficient (t with adjusted SE) and the F tests of
+ * the given term column blocks, against pbkrtest through lmerTest */
+static void check_kr(const char *c, const somna_stats_lmm *m, const size_t *term_start, const size_t *term_q,
+                     size_t nterms)
+{
+    for (size_t j = 0; j < m->p; j++) {
+        char key[32];
+        snprintf(key, sizeof key, "coef%zu", j);
+        double l[16] = {0};
+        l[j] = 1.0;
+        somna_stats_lmm_coef k;
+        assert_int_equal(somna_stats_lmm_contrast_kr(m, l, 0.95, &k, NULL), 0);
+        assert_close_rel(k.estimate, ex(c, key, 0), REL_LMM);
+        assert_close_rel(k.se, ex(c, key, 1), REL_LMM);
+        assert_close_rel(k.df, ex(c, key, 2), REL_LMM);
+        assert_close_rel(k.t, ex(c, key, 3), REL_LMM);
+        assert_close_rel(k.p, ex(c, key, 4), REL_LMM);
+    }
+    for (size_t t = 0; t < nterms; t++) {
+        char key[32];
+        snprintf(key, sizeof key, "F%zu", t + 1);
+        double L[64] = {0};
+        for (size_t r = 0; r < term_q[t]; r++)
+            L[r * m->p + term_start[t] + r] = 1.0;
+        somna_stats_result r;
+        assert_int_equal(somna_stats_lmm_ftest_kr(m, L, term_q[t], &r, NULL), 0);
+        assert_close_rel(r.statistic, ex(c, key, 0), REL_LMM);
+        assert_close_rel(r.df, ex(c, key, 1), 1e-15);
+        assert_close_rel(r.df2, ex(c, key, 2), REL_LMM);
+        assert_close_rel(r.p, ex(c, key, 3), REL_LMM);
+    }
+}
+
 static void test_lmm_crossover_unbalanced(void **s)
 {
     (void)s;
@@ -443,6 +476,8 @@ static void test_lmm_crossover_unbalanced(void **s)
     assert_close_rel(r.statistic, ex("lmm1_F", "period", 0), REL_LMM);
     assert_close_rel(r.df2, ex("lmm1_F", "period", 2), REL_LMM);
     assert_close_rel(r.p, ex("lmm1_F", "period", 3), REL_LMM);
+    size_t ts[2] = {1, 3}, tq[2] = {2, 1};
+    check_kr("m1_kr", &m, ts, tq, 2);
     /* condition 3 - condition 2 */
     double l[4] = {0, -1, 1, 0};
     somna_stats_lmm_coef c;
@@ -468,6 +503,8 @@ static void test_lmm_dose_response(void **s)
     somna_stats_lmm m;
     assert_int_equal(somna_stats_lmm_fit(X, y, g, n, 2, 12, 0.95, &m, NULL), 0);
     check_lmm("lmm2", &m);
+    size_t ts[1] = {1}, tq[1] = {1};
+    check_kr("m2_kr", &m, ts, tq, 1);
     somna_stats_lmm_free(&m);
 }
 
@@ -511,6 +548,8 @@ static void lmm_factor_case(const char *c, size_t ngroups, int singular)
         check_lmm(c, &m);
     }
     if (strcmp(c, "lmm3") == 0) {
+        size_t ts[1] = {1}, tq[1] = {2};
+        check_kr("m3_kr", &m, ts, tq, 1);
         /* balanced: both condition contrasts have df 14, lmerTest returns it */
         double L[2 * 3] = {0, 1, 0, 0, 0, 1};
         somna_stats_result r;
