@@ -59,13 +59,40 @@ typedef struct imp {
     somna_db *db;
     int64_t study_id;
     int64_t import_id;
+    somna_study_import_kind kind;
     const char *path;
     somna_table t;
     somna_study_import_stats *st;
     somna_err *err;
     long delay_ms;
     char dir[PATH_MAX]; /* directory of the imported file, for relative paths */
+    /* Look-ups repeat row after row (same participant, condition, night):
+     * a small cache saves a database round trip each, which on a remote
+     * PostgreSQL server is most of an import's time. */
+    struct imp_cache {
+        char key[112];
+        int64_t id;
+    } cache[256];
+    unsigned cache_next;
 } imp;
+
+static int cache_get(const imp *m, const char *key, int64_t *id)
+{
+    for (size_t i = 0; i < sizeof m->cache / sizeof m->cache[0]; i++)
+        if (m->cache[i].key[0] && strcmp(m->cache[i].key, key) == 0) {
+            *id = m->cache[i].id;
+            return 1;
+        }
+    return 0;
+}
+
+static void cache_put(imp *m, const char *key, int64_t id)
+{
+    struct imp_cache *c = &m->cache[m->cache_next++ % (sizeof m->cache / sizeof m->cache[0])];
+    if (somna_strlcpy(c->key, key, sizeof c->key) >= sizeof c->key)
+        c->key[0] = '\0'; /* too long to cache: looked up every time */
+    c->id = id;
+}
 
 static long col_any(const somna_table *t, const char *const *names)
 {
@@ -135,8 +162,14 @@ static somna_dbv period_v(int64_t p)
 
 static int find_participant(imp *m, size_t row, const char *code, int64_t *pid)
 {
+    char key[112];
+    snprintf(key, sizeof key, "p\x1f%.100s", code);
+    if (strlen(code) <= 100 && cache_get(m, key, pid))
+        return SOMNA_OK;
     somna_dbv p[] = {somna_dbv_int(m->study_id), somna_dbv_text(code)};
     int rc = somna_db_query_int(m->db, "SELECT id FROM participant WHERE study_id = ? AND code = ?", p, 2, pid, NULL);
+    if (rc == SOMNA_OK && strlen(code) <= 100)
+        cache_put(m, key, *pid);
     if (rc == SOMNA_E_NOTFOUND)
         return row_fail(m, row, SOMNA_E_NOTFOUND, "participant '%s' is not enrolled in this study%s", code, "");
     if (rc)
@@ -151,8 +184,14 @@ static int find_condition(imp *m, size_t row, const char *code, int64_t *cid)
     *cid = 0;
     if (!code)
         return SOMNA_OK;
+    char key[112];
+    snprintf(key, sizeof key, "c\x1f%.100s", code);
+    if (strlen(code) <= 100 && cache_get(m, key, cid))
+        return SOMNA_OK;
     somna_dbv p[] = {somna_dbv_int(m->study_id), somna_dbv_text(code)};
     int rc = somna_db_query_int(m->db, "SELECT id FROM condition WHERE study_id = ? AND code = ?", p, 2, cid, NULL);
+    if (rc == SOMNA_OK && strlen(code) <= 100)
+        cache_put(m, key, *cid);
     if (rc == SOMNA_E_NOTFOUND)
         return row_fail(m, row, SOMNA_E_NOTFOUND, "condition '%s' is not one of the study's conditions%s", code, "");
     return rc ? somna_fail(m->err, rc, "%s: condition lookup failed", m->path) : SOMNA_OK;
@@ -200,6 +239,12 @@ static int find_session(imp *m, int64_t pid, int64_t cid, int64_t period, int64_
     *sid = 0;
     if (!cid)
         return SOMNA_OK;
+    /* sessions are only added by the sessions import, never during this
+     * lookup, so a cached answer (also "none" = 0) stays true */
+    char key[112];
+    snprintf(key, sizeof key, "s\x1f%lld\x1f%lld\x1f%lld", (long long)pid, (long long)cid, (long long)period);
+    if (m->kind != SOMNA_STUDY_IMPORT_SESSIONS && cache_get(m, key, sid))
+        return SOMNA_OK;
     somna_db_result r;
     somna_dbv p[] = {somna_dbv_int(pid), somna_dbv_int(cid), somna_dbv_int(period > 0 ? period : -1)};
     int rc = somna_db_query(m->db,
@@ -211,6 +256,7 @@ static int find_session(imp *m, int64_t pid, int64_t cid, int64_t period, int64_
     if (r.n_rows >= 1)
         *sid = somna_db_get_int(&r, 0, 0, 0);
     somna_db_result_free(&r);
+    cache_put(m, key, *sid);
     return SOMNA_OK;
 }
 
@@ -222,11 +268,19 @@ typedef struct night_spec {
 
 static int get_or_create_night(imp *m, const night_spec *n, int64_t *nid)
 {
+    char key[112];
+    snprintf(key, sizeof key, "n\x1f%lld\x1f%.20s\x1f%.64s", (long long)n->pid, n->kind, n->label);
+    int cacheable = strlen(n->kind) <= 20 && strlen(n->label) <= 64;
+    if (cacheable && cache_get(m, key, nid))
+        return SOMNA_OK;
     somna_dbv k[] = {somna_dbv_int(n->pid), somna_dbv_text(n->kind), somna_dbv_text(n->label)};
     int rc = somna_db_query_int(m->db, "SELECT id FROM night WHERE participant_id = ? AND kind = ? AND label = ?", k, 3,
                                 nid, NULL);
-    if (rc == SOMNA_OK)
+    if (rc == SOMNA_OK) {
+        if (cacheable)
+            cache_put(m, key, *nid);
         return SOMNA_OK;
+    }
     somna_dbv p[] = {somna_dbv_int(n->pid),
                      n->cid ? somna_dbv_int(n->cid) : somna_dbv_null(),
                      n->sid ? somna_dbv_int(n->sid) : somna_dbv_null(),
@@ -239,11 +293,14 @@ static int get_or_create_night(imp *m, const night_spec *n, int64_t *nid)
                      somna_dbv_text(n->lights_on),
                      somna_dbv_real(n->hours_since),
                      somna_dbv_int(m->import_id)};
-    return somna_db_run(m->db,
-                        "INSERT INTO night (participant_id, condition_id, session_id, period, kind, label, "
-                        "time_index, night_date, lights_off, lights_on, hours_since_session, import_id) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        p, 12, nid, NULL, m->err);
+    rc = somna_db_run(m->db,
+                      "INSERT INTO night (participant_id, condition_id, session_id, period, kind, label, "
+                      "time_index, night_date, lights_off, lights_on, hours_since_session, import_id) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      p, 12, nid, NULL, m->err);
+    if (rc == SOMNA_OK && cacheable)
+        cache_put(m, key, *nid);
+    return rc;
 }
 
 static int parse_bool(const char *s, int64_t *out)
@@ -893,6 +950,7 @@ int somna_study_import(somna_db *db, int64_t study_id, somna_study_import_kind k
     imp m = {0};
     m.db = db;
     m.study_id = study_id;
+    m.kind = kind;
     m.path = path;
     m.st = st;
     m.err = err;
