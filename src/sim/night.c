@@ -1132,6 +1132,20 @@ int somna_sim_night_next_epoch(somna_sim_night *g, const double *const **data)
             g->ecg_drift = g->ecg_drift_a * g->ecg_drift + (1.0 - g->ecg_drift_a) * 4.0 * fast_noise(r);
             x[i] = 0.05 * track_at(g->ph_resp_sin, g->n_phys, t) + g->ecg_drift + 0.012 * fast_noise(r);
         }
+        /* body movements (--artefacts) reach the ECG too: muscle noise and
+         * an electrode-motion baseline excursion, the usual detector traps */
+        for (size_t e = g->ev_first; e < g->n_ev && g->ev[e].onset_s < t1; e++) {
+            const somna_sim_event *ev = &g->ev[e];
+            if (ev->type != SOMNA_SIM_EV_ARTEFACT || g->evr[e].emg_gain <= 0.0 || ev->onset_s + ev->duration_s <= t0)
+                continue;
+            double sign = g->evr[e].gain[0] < 0 ? -1.0 : 1.0;
+            long i0 = (long)ceil((fmax(ev->onset_s, t0) - t0) * fc);
+            long i1 = (long)ceil((fmin(ev->onset_s + ev->duration_s, t1) - t0) * fc);
+            for (long i = i0; i < i1 && i < nc; i++) {
+                double env = sin(M_PI * (t0 + (double)i / fc - ev->onset_s) / ev->duration_s);
+                x[i] += env * (0.12 * fast_noise(r) + 0.4 * sign);
+            }
+        }
         while (g->beat_first < g->n_beats && g->beats[g->beat_first].sample + fc < s0)
             g->beat_first++;
         for (size_t b = g->beat_first; b < g->n_beats && g->beats[b].sample - g->tmpl_pre < s1; b++) {
