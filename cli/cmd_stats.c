@@ -70,6 +70,8 @@ static void usage(FILE *out)
             "                        its levels are numbers (e.g. period 1/2/3; repeatable)\n"
             "      --before COL --after COL   wide paired columns (paired tests, mcnemar)\n"
             "      --yi COL --vi COL effect sizes and their sampling variances (meta)\n"
+            "      --ddf satterthwaite|kr  lmm: denominator df and SEs by Satterthwaite\n"
+            "                        (default, lmerTest) or Kenward-Roger (pbkrtest)\n"
             "      --method DL|REML  tau^2 estimator for meta (default REML)\n"
             "      --conf LEVEL      confidence level (default 0.95)\n"
             "      --lag N           permutation: nights counted after each session,\n"
@@ -106,6 +108,7 @@ typedef struct opts {
     const char *fac[MAX_COV]; /* covariates forced to be factors */
     size_t nfac;
     int json;
+    int kr; /* lmm: Kenward-Roger instead of Satterthwaite */
     double conf;
     long lag, perms, boot, seed;
 } opts;
@@ -1042,6 +1045,17 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
         goto done;
     if (m.singular)
         note_add(&rep, "boundary (singular) fit: the participant variance is estimated as 0");
+    if (o->kr)
+        for (size_t j = 0; j < p; j++) {
+            double l[256] = {0};
+            if (p > 256)
+                break;
+            l[j] = 1.0;
+            somna_err e2;
+            somna_err_init(&e2, NULL, NULL);
+            if (somna_stats_lmm_contrast_kr(&m, l, o->conf, &m.coef[j], &e2))
+                note_add2(&rep, "Kenward-Roger: ", e2.msg);
+        }
     /* one F test per term (all its dummies jointly), as lmerTest's anova() */
     somna_stats_result ft[2 * MAX_COV + 1];
     {
@@ -1055,7 +1069,7 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
             if (L) {
                 for (size_t r = 0; r < q; r++)
                     L[r * p + c0 + r] = 1.0;
-                if (somna_stats_lmm_ftest(&m, L, q, &ft[i], &e2))
+                if ((o->kr ? somna_stats_lmm_ftest_kr : somna_stats_lmm_ftest)(&m, L, q, &ft[i], &e2))
                     note_add2(&rep, "F test not computed: ", e2.msg);
             }
             free(L);
@@ -1082,7 +1096,7 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
                     l[cbb] += 1.0;
                 somna_err e2;
                 somna_err_init(&e2, NULL, NULL);
-                somna_stats_lmm_contrast(&m, l, o->conf, &pc[npair], &e2);
+                (o->kr ? somna_stats_lmm_contrast_kr : somna_stats_lmm_contrast)(&m, l, o->conf, &pc[npair], &e2);
                 pa[npair] = a;
                 pb[npair] = b;
                 pp[npair] = pc[npair].p;
@@ -1099,7 +1113,7 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
         somna_json_kv_number(&oo.j, "subject_variance", m.tau2);
         somna_json_kv_number(&oo.j, "reml_criterion", m.reml_criterion);
         somna_json_kv_number(&oo.j, "conf_level", o->conf);
-        somna_json_kv_string(&oo.j, "df_method", "Satterthwaite");
+        somna_json_kv_string(&oo.j, "df_method", o->kr ? "Kenward-Roger" : "Satterthwaite");
         somna_json_key(&oo.j, "coefficients");
         somna_json_array_begin(&oo.j);
         for (size_t j = 0; j < p; j++) {
@@ -1165,7 +1179,8 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
                    fmt(b[1], 32, c->se), fmt(b[2], 32, c->df), fmt(b[3], 32, c->t), fmt(b[4], 32, c->p), ci);
         }
         if (npair)
-            printf("  pairwise contrasts of %s (Satterthwaite df), p adjusted by Holm and BH:\n", o->group);
+            printf("  pairwise contrasts of %s (%s df), p adjusted by Holm and BH:\n", o->group,
+                   o->kr ? "Kenward-Roger" : "Satterthwaite");
         for (size_t q = 0; q < npair; q++) {
             char label[256];
             snprintf(label, sizeof label, "%s - %s", terms[0].L.name[pb[q]], terms[0].L.name[pa[q]]);
@@ -1174,7 +1189,7 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
                    fmt(b[3], 32, pc[q].p), fmt(b[4], 32, ph[q]), fmt(b[5], 32, pbh[q]));
         }
         if (nt)
-            printf("  F tests (Satterthwaite df):\n");
+            printf("  F tests (%s):\n", o->kr ? "Kenward-Roger" : "Satterthwaite df");
         for (size_t i = 0; i < nt; i++)
             printf("    %-22s F(%s, %s) = %s, p = %s\n", names[i], fmt(b[0], 32, ft[i].df), fmt(b[1], 32, ft[i].df2),
                    fmt(b[2], 32, ft[i].statistic), fmt(b[3], 32, ft[i].p));
@@ -1543,13 +1558,13 @@ done:
 
 int cmd_stats(int argc, char **argv)
 {
-    enum { O_Y = 1000, O_FACTOR, O_GROUP, O_SUBJECT, O_REF, O_COV, O_BEFORE, O_AFTER, O_YI, O_VI, O_METHOD, O_JSON, O_CONF,
+    enum { O_Y = 1000, O_FACTOR, O_DDF, O_GROUP, O_SUBJECT, O_REF, O_COV, O_BEFORE, O_AFTER, O_YI, O_VI, O_METHOD, O_JSON, O_CONF,
            O_LAG, O_PERMS, O_BOOT, O_SEED };
     static const struct option lo[] = {
         {"y", required_argument, NULL, O_Y},           {"group", required_argument, NULL, O_GROUP},
         {"subject", required_argument, NULL, O_SUBJECT}, {"pair-by", required_argument, NULL, O_SUBJECT},
         {"ref", required_argument, NULL, O_REF},       {"covariate", required_argument, NULL, O_COV},
-        {"factor", required_argument, NULL, O_FACTOR},
+        {"factor", required_argument, NULL, O_FACTOR}, {"ddf", required_argument, NULL, O_DDF},
         {"before", required_argument, NULL, O_BEFORE}, {"after", required_argument, NULL, O_AFTER},
         {"yi", required_argument, NULL, O_YI},         {"vi", required_argument, NULL, O_VI},
         {"method", required_argument, NULL, O_METHOD}, {"json", no_argument, NULL, O_JSON},
@@ -1583,6 +1598,14 @@ int cmd_stats(int argc, char **argv)
             if (o.nfac == MAX_COV)
                 return cli_usage_error(CMD, "at most %d --factor options", MAX_COV);
             o.fac[o.nfac++] = optarg;
+            break;
+        case O_DDF:
+            if (somna_strieq(optarg, "kr") || somna_strieq(optarg, "kenward-roger"))
+                o.kr = 1;
+            else if (somna_strieq(optarg, "satterthwaite"))
+                o.kr = 0;
+            else
+                return cli_usage_error(CMD, "--ddf %s: use satterthwaite or kr", optarg);
             break;
         case O_BEFORE: o.before = optarg; break;
         case O_AFTER: o.after = optarg; break;

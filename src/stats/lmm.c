@@ -984,18 +984,24 @@ out:
 int somna_stats_lmm_contrast_kr(const somna_stats_lmm *m, const double *l, double conf, somna_stats_lmm_coef *out,
                                 somna_err *err)
 {
+    /* out may be one of m->coef: read the estimates before writing it */
     somna_stats_lmm_coef c = {NAN, NAN, NAN, NAN, NAN, NAN, NAN};
-    *out = c;
-    if (!m || !m->kr_vcov_ || !m->kr_P_ || !m->coef)
+    if (!m || !m->kr_vcov_ || !m->kr_P_ || !m->coef) {
+        *out = c;
         return somna_fail(err, SOMNA_E_ARG, "mixed model contrast: the model was not fitted");
-    if (somna_stats_check_conf(conf, err))
+    }
+    if (somna_stats_check_conf(conf, err)) {
+        *out = c;
         return SOMNA_E_ARG;
+    }
     double est = 0.0;
     for (size_t a = 0; a < m->p; a++)
         est += l[a] * m->coef[a].estimate;
     double var = quad(m->kr_vcov_, l, m->p), df2, scale, wald;
-    if (!(var > 0) || kr_core(m, l, 1, &df2, &scale, &wald))
+    if (!(var > 0) || kr_core(m, l, 1, &df2, &scale, &wald)) {
+        *out = c;
         return somna_fail(err, SOMNA_E_DATA, "mixed model contrast: Kenward-Roger df not computable");
+    }
     c.estimate = est;
     c.se = sqrt(var);
     c.t = est / c.se;

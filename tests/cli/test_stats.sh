@@ -86,6 +86,12 @@ check "LMM pairwise C3 - C2 df" "$(jnum df "$TMP/out" 9)" "$(expected lmm1_pairs
 check "LMM condition F" "$(jnum statistic "$TMP/out" 5)" "$(expected lmm1_F cond 1)" 1e-6
 check "LMM condition F df2" "$(jnum df2 "$TMP/out" 1)" "$(expected lmm1_F cond 3)" 1e-6
 
+expect_exit 0 "$SOMNA" stats lmm "$TMP/lmm.csv" --y sol --group condition --subject id --covariate period --ddf kr --json
+check "LMM Kenward-Roger C2 SE" "$(jnum se "$TMP/out" 2)" "$(expected m1_kr coef1 2)" 1e-6
+check "LMM Kenward-Roger C2 df" "$(jnum df "$TMP/out" 2)" "$(expected m1_kr coef1 3)" 1e-6
+check "LMM Kenward-Roger condition F" "$(jnum statistic "$TMP/out" 5)" "$(expected m1_kr F1 1)" 1e-6
+expect_grep '"df_method": "Kenward-Roger"' "$TMP/out"
+
 # period as a factor: coefficients condition[C2], condition[C3], period[2], period[3]
 expect_exit 0 "$SOMNA" stats lmm "$TMP/lmm.csv" --y sol --group condition --subject id --factor period --json
 check "LMM period[3] estimate" "$(jnum estimate "$TMP/out" 5)" "$(expected lmm1f coef4 1)" 1e-6
