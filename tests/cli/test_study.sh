@@ -86,4 +86,20 @@ PY
 expect_exit 0 "$SOMNA" study analyze --db "$DB" --subset drifted_off=1
 expect_exit 1 "$SOMNA" study import --db "$DB" nonsense "$TMP/a.csv"
 expect_exit 2 "$SOMNA" study analyze --db "$TMP/nothere/x.db"
+# ---- bad input: one clear message, exit 2, nothing changed --------------------------------------------
+printf 'name = x\ndesign = crossover\nseed = 1\ncondition = a | A | reiki\n' >"$TMP/bad.txt"
+expect_exit 2 "$SOMNA" study init --db "$TMP/b.db" "$TMP/bad.txt"
+expect_grep "bad.txt:4: massage type 'reiki' unknown" "$TMP/err"
+cp "$TMP/a.csv" "$TMP/notadb.db"
+expect_exit 2 "$SOMNA" study status --db "$TMP/notadb.db"
+expect_grep "not a database" "$TMP/err"
+cmp -s "$TMP/a.csv" "$TMP/notadb.db" || fail "a file that is not a database was modified"
+expect_exit 2 "$SOMNA" study import --db "$DB" measures "$TMP/missing.csv"
+expect_grep "missing.csv: cannot open" "$TMP/err"
+printf 'participant,condition,period,measure\nP1,control,1,SOL\n' >"$TMP/nocol.csv"
+expect_exit 2 "$SOMNA" study import --db "$DB" measures "$TMP/nocol.csv"
+expect_grep "nocol.csv: no column 'value'" "$TMP/err"
+expect_exit 1 "$SOMNA" study enrol --db "$DB"
+expect_exit 0 "$SOMNA" study report --db "$DB" -o "$TMP/r.md" --format md
+expect_grep "^| SOL | relax |" "$TMP/r.md"
 finish
