@@ -824,6 +824,8 @@ static int run_within(const somna_table *t, const opts *o, int friedman, somna_e
     somna_stats_pairwise(w.y, w.n, w.k, friedman ? SOMNA_STATS_PAIR_WILCOXON : SOMNA_STATS_PAIR_T, o->conf, pr,
                          NULL);
     drop_add(&rep, w.n - n_used, "subjects without a value in every condition (complete cases only)");
+    if (w.n > n_used)
+        note_add(&rep, "the mixed model (somna stats lmm) keeps subjects with missing conditions");
     if (!friedman && w.k == 2)
         note_add(&rep, "Mauchly's test is not applicable with 2 conditions (sphericity holds trivially)");
     else if (!friedman && isnan(a.mauchly_W))
