@@ -442,7 +442,7 @@ int somna_sim_study_write(const somna_sim_study_params *p, const char *dir, int 
             double base_sol = p->nap ? 14.0 : 18.0, base_tst = p->nap ? 0.62 * tib : 0.85 * tib;
             double sol = clampd(base_sol + q->u_sol + cd->d_sol_min + 2.0 * somna_sim_rng_normal(&r), 1.0, tib * 0.5);
             double tst = clampd(base_tst + q->u_tst + cd->d_tst_min + 4.0 * somna_sim_rng_normal(&r), tib * 0.2,
-                                tib - sol - 2.0);
+                                tib - sol - (p->nap ? 2.0 : 30.0)); /* room for the awakenings */
             double n3 = clampd((p->nap ? 10.0 : 80.0) + q->u_n3 + cd->d_n3_min + 1.0 * somna_sim_rng_normal(&r), 0.0,
                                0.4 * tst);
             np.seed = p->seed * 1000003ULL + (uint64_t)(i * 16 + s);

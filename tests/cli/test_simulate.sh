@@ -102,6 +102,21 @@ with open(d + "/relaxation.csv") as f:
         s = sum(int(r["rsq_%02d" % i]) for i in range(1, 11))
         assert s == t[r["session"]]["relaxation_" + r["timepoint"]], (r, s)
 PYEOF
+  # Williams design: over the 6 sequences of 3 conditions every ordered pair
+  # of consecutive conditions occurs equally often (first-order carry-over balance)
+  /usr/bin/python3 - "$TMP/co/sessions.csv" <<'PYEOF' || fail "crossover sequences are not carry-over balanced"
+import csv, sys, collections
+seq = collections.defaultdict(dict)
+with open(sys.argv[1]) as f:
+    for r in csv.DictReader(f):
+        seq[r["participant"]][int(r["period"])] = r["condition"]
+pairs = collections.Counter()
+for p, s in seq.items():
+    order = [s[k] for k in sorted(s)]
+    assert sorted(order) == ["control", "relaxation", "sports"], order
+    pairs.update(zip(order, order[1:]))
+assert len(pairs) == 6 and set(pairs.values()) == {2}, pairs
+PYEOF
 fi
 if command -v /usr/bin/python3 >/dev/null; then
   /usr/bin/python3 -c "import json,sys; t=json.load(open(sys.argv[1])); assert t['design']=='crossover' and len(t['sessions'])==18" \
