@@ -62,6 +62,8 @@ files = {
     "edfd_backwards.edf": edf([eeg, ann], nrec=2, reserved="EDF+D",
                                data=struct.pack("<4h", 1, 2, 3, 4) + b"+5\x14\x14\x00".ljust(16, b"\x00")
                                + struct.pack("<4h", 1, 2, 3, 4) + b"+5.5\x14\x14\x00".ljust(16, b"\x00")),
+    "bdf_trunc.bdf": edf([("EEG", 4, -1, 1, -8388608, 8388607)], version=b"\xffBIOSEMI", data=b"\x00" * 5),
+    "bdf_badmagic.bdf": edf([("EEG", 4, -1, 1, -8388608, 8388607)], version=b"\xffBIOSEMX", data=b"\x00" * 12),
     # tolerated: record count -1 / lying, trailing bytes, non-ASCII label
     "ok_nrec_minus1.edf": edf([eeg], nrec=3, nrec_field="-1"),
     "ok_nrec_lies.edf": edf([eeg], nrec=2, nrec_field="99999999"),
@@ -112,6 +114,8 @@ refuse not_edf.edf "not an EDF or BDF file: version field (bytes 1-8) is '1.0', 
 refuse tal_no_sign.edf "data record 1, signal 2 (EDF Annotations): TAL at byte 0: onset must start with '+' or '-', found byte 0x30"
 refuse tal_unterminated.edf "data record 1, signal 2 (EDF Annotations): TAL at byte 0 is not terminated by 0x14 0x00 before the end of the annotation signal"
 refuse tal_bad_duration.edf "data record 1, signal 2 (EDF Annotations): TAL at byte 0: duration 'x' is not a number"
+refuse bdf_trunc.bdf "file ends inside the first data record (5 data bytes, a record is 12 bytes): truncated"
+refuse bdf_badmagic.bdf "not an EDF or BDF file: version field (bytes 1-8) is '\\xffBIOSEMX', expected"
 refuse edfd_backwards.edf "data record 2 starts at 5.5 s, before data record 1 ends (6 s)"
 
 # WFDB records: exit 2, one message naming the record's file.
