@@ -212,12 +212,18 @@ int somna_sim_hypnogram(const somna_sim_sleep_params *p, somna_sim_rng *rng, som
             free(stages);
             return somna_fail(err, SOMNA_E_NOMEM, "sleep model: out of memory");
         }
-        /* positions 2..S-1: a bout sits before sleep epoch i */
+        /* positions 2..S-1: a bout sits before sleep epoch i.  Sleep is
+         * rarely re-entered straight into N3, so bouts go before N3 epochs
+         * only when there is no other room. */
+        long room = 0;
+        for (long i = 2; i < S; i++)
+            room += sleep[i] != SOMNA_STAGE_N3;
+        int avoid_n3 = room >= A;
         for (long a = 0; a < A; a++) {
             long i;
             do
                 i = 2 + (long)(somna_sim_rng_uniform(rng) * (double)(S - 2));
-            while (taken[i]);
+            while (taken[i] || (avoid_n3 && sleep[i] == SOMNA_STAGE_N3));
             taken[i] = 1;
         }
         long k = 0;

@@ -44,6 +44,21 @@ n_beats=$(tail -n +2 "$TMP/nap/nap.rpeaks.tsv" | wc -l)
 awk -F'\t' '$1 == "spindle" && ($8 != "N2" && $8 != "N3" || $6 < 11 || $6 > 16 || $4 < 0.5 || $4 > 2) { bad = 1 }
             END { exit bad }' "$TMP/nap/nap.events.tsv" || fail "a spindle outside N2/N3 or 11-16 Hz / 0.5-2 s"
 
+# the sleep module's statistics of the simulated hypnogram (and of the EDF+
+# stage annotations) equal the parameters: SOL 22, TST round(0.82 * 960) / 2,
+# N3 75, awakenings round(3/h * 393.5 min) = 20; no awakening returns into N3
+expect_exit 0 "$SOMNA" simulate night -o "$TMP/hs" --seed 9 --sol 22 --efficiency 0.82 --fragmentation 3 --n3 75
+for f in "$TMP/hs/night.hypnogram.tsv" "$TMP/hs/night.edf"; do
+  expect_exit 0 "$SOMNA" hypno "$f" --json
+  for kv in '"SOL": 22,' '"TST": 393.5,' '"N3": 75,' '"awakenings": 20,'; do
+    expect_grep "$kv" "$TMP/out"
+  done
+done
+if command -v /usr/bin/python3 >/dev/null; then
+  /usr/bin/python3 -c "import json,sys; assert json.load(sys.stdin)['transition_matrix']['W']['N3'] == 0" <"$TMP/out" ||
+    fail "an awakening returned straight into N3"
+fi
+
 # every nap length 20..90 min works with the defaults
 for m in 20 35 50 65 90; do
   expect_exit 0 "$SOMNA" simulate night -o "$TMP/nap$m" --nap "$m" --ecg-only
