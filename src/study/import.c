@@ -339,8 +339,11 @@ static int import_sessions(imp *m)
     static const char *const C_MIN[] = {"minutes", "massage_min", "duration_min", NULL};
     static const char *const C_THER[] = {"therapist", NULL};
     static const char *const C_DRIFT[] = {"drifted_off", "fell_asleep", "asleep_on_table", NULL};
+    static const char *const C_END[] = {"end", "end_time", "massage_end", NULL};
+    static const char *const C_SCLOCK[] = {"massage_start", "start_clock", NULL};
     long c_period = col_any(&m->t, C_PERIOD), c_start = col_any(&m->t, C_START), c_min = col_any(&m->t, C_MIN),
-         c_ther = col_any(&m->t, C_THER), c_drift = col_any(&m->t, C_DRIFT);
+         c_ther = col_any(&m->t, C_THER), c_drift = col_any(&m->t, C_DRIFT), c_end = col_any(&m->t, C_END),
+         c_sclock = col_any(&m->t, C_SCLOCK);
     for (size_t i = 0; !rc && i < m->t.n_rows; i++) {
         int64_t pid, cid, period, drift;
         double minutes;
@@ -361,6 +364,25 @@ static int import_sessions(imp *m)
             rc = row_fail(m, i, SOMNA_E_FORMAT, "massage minutes '%s' outside 0..600%s", cell(m, i, c_min), "");
             break;
         }
+        /* end of the massage as a clock time: given, or start clock + minutes */
+        char end[16] = "";
+        double sec;
+        const char *e = cell(m, i, c_end), *sc = cell(m, i, c_sclock);
+        if (e) {
+            if (somna_parse_clock(e, &sec) != 0) {
+                rc = row_fail(m, i, SOMNA_E_FORMAT, "column %s: '%s' is not a clock time HH:MM[:SS]",
+                              m->t.header[c_end], e);
+                break;
+            }
+        } else if (sc && !isnan(minutes) && somna_parse_clock(sc, &sec) == 0) {
+            sec = fmod(sec + 60.0 * minutes, 86400.0);
+        } else {
+            sec = -1;
+        }
+        if (sec >= 0) {
+            long t = lround(sec);
+            snprintf(end, sizeof end, "%02ld:%02ld:%02ld", (t / 3600) % 24, (t / 60) % 60, t % 60);
+        }
         somna_dbv p[] = {somna_dbv_int(pid),
                          somna_dbv_int(cid),
                          period_v(period),
@@ -368,11 +390,12 @@ static int import_sessions(imp *m)
                          somna_dbv_real(minutes),
                          somna_dbv_text(cell(m, i, c_ther)),
                          drift >= 0 ? somna_dbv_int(drift) : somna_dbv_null(),
-                         somna_dbv_int(m->import_id)};
+                         somna_dbv_int(m->import_id),
+                         somna_dbv_text(end[0] ? end : NULL)};
         rc = somna_db_run(m->db,
                           "INSERT INTO session (participant_id, condition_id, period, start_time, minutes, therapist, "
-                          "drifted_off, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          p, 8, NULL, NULL, m->err);
+                          "drifted_off, import_id, end_clock) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          p, 9, NULL, NULL, m->err);
         if (rc) {
             somna_err_prefix(m->err, "%s:%zu", m->path, m->t.line[i]);
             break;
@@ -483,8 +506,33 @@ static int import_manifest(imp *m)
         }
         n.label = label;
         n.time_index = n.period > 0 ? (double)n.period : NAN;
+        /* time from the end of the massage to lights off (within a day) */
+        if (isnan(n.hours_since) && n.sid && n.lights_off) {
+            somna_db_result sr;
+            somna_dbv sp = somna_dbv_int(n.sid);
+            if ((rc = somna_db_query(m->db, "SELECT end_clock FROM session WHERE id = ?", &sp, 1, &sr, m->err)))
+                break;
+            double se, lo;
+            const char *ec = sr.n_rows ? somna_db_get_text(&sr, 0, 0) : NULL;
+            if (ec && somna_parse_clock(ec, &se) == 0 && somna_parse_clock(n.lights_off, &lo) == 0)
+                n.hours_since = fmod(lo - se + 86400.0, 86400.0) / 3600.0;
+            somna_db_result_free(&sr);
+        }
         int64_t nid;
         if ((rc = get_or_create_night(m, &n, &nid)))
+            break;
+        /* a night first created by another import (measures) gets the
+         * manifest's details where it has none */
+        somna_dbv up[] = {somna_dbv_text(n.date),        somna_dbv_text(n.lights_off),
+                          somna_dbv_text(n.lights_on),   somna_dbv_real(n.hours_since),
+                          n.sid ? somna_dbv_int(n.sid) : somna_dbv_null(),
+                          n.cid ? somna_dbv_int(n.cid) : somna_dbv_null(), somna_dbv_int(nid)};
+        if ((rc = somna_db_run(m->db,
+                               "UPDATE night SET night_date = COALESCE(night_date, ?), lights_off = COALESCE(lights_off, "
+                               "?), lights_on = COALESCE(lights_on, ?), hours_since_session = "
+                               "COALESCE(hours_since_session, ?), session_id = COALESCE(session_id, ?), condition_id = "
+                               "COALESCE(condition_id, ?) WHERE id = ?",
+                               up, 7, NULL, NULL, m->err)))
             break;
         for (size_t f = 0; !rc && f < sizeof files / sizeof files[0]; f++) {
             const char *rel = cell(m, i, c_files[f]);

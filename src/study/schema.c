@@ -96,9 +96,18 @@ static const char *const migration1[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {migration1};
+/* Migration 2: the clock time a massage session ended, so that a night's
+ * "time since session end" can be derived from its lights-off time. */
+static const char *const migration2[] = {
+    "ALTER TABLE session ADD COLUMN end_clock TEXT;",
+    NULL,
+};
+
+static const char *const *const migrations[] = {migration1, migration2};
 
 static const int n_migrations = (int)(sizeof migrations / sizeof migrations[0]);
+_Static_assert(sizeof migrations / sizeof migrations[0] == SOMNA_STUDY_SCHEMA_VERSION,
+               "SOMNA_STUDY_SCHEMA_VERSION must equal the number of migrations");
 
 int somna_study_schema_version(somna_db *db, int *version, somna_err *err)
 {

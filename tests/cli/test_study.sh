@@ -102,4 +102,13 @@ expect_grep "nocol.csv: no column 'value'" "$TMP/err"
 expect_exit 1 "$SOMNA" study enrol --db "$DB"
 expect_exit 0 "$SOMNA" study report --db "$DB" -o "$TMP/r.md" --format md
 expect_grep "^| SOL | relax |" "$TMP/r.md"
+# ---- time since the session ended: session end (start clock + minutes) -> lights off -------------------
+printf 'participant,condition,period,massage_start,minutes,drifted_off\nP5,relax,2,21:10,30,yes\n' >"$TMP/ses.csv"
+printf 'W\nW\nN1\nN2\n' >"$TMP/h.txt"
+printf 'participant,condition,period,lights_off,hypnogram\nP5,relax,2,22:40,h.txt\n' >"$TMP/man.csv"
+expect_exit 0 "$SOMNA" study import --db "$DB" sessions "$TMP/ses.csv"
+expect_exit 0 "$SOMNA" study import --db "$DB" manifest "$TMP/man.csv"
+expect_exit 0 "$SOMNA" study export --db "$DB" --table nights
+# session 21:10 + 30 min ends 21:40; lights off 22:40 -> 1 hour
+expect_grep "^P5,relax,2,night,period 2,2,NA,22:40,NA,1$" "$TMP/out"
 finish

@@ -156,6 +156,23 @@ static void test_migrations(void **state)
     OK(somna_study_schema_version(db, &v, &err));
     assert_int_equal(v, SOMNA_STUDY_SCHEMA_VERSION);
     OK(somna_study_migrate(db, &err)); /* idempotent */
+    /* Upgrade path: bring the database back to version 1 (drop what
+     * migration 2 added) with a row of data, then migrate again. */
+    OK(somna_db_exec(db, "ALTER TABLE session DROP COLUMN end_clock; DELETE FROM schema_version WHERE version = 2",
+                     &err));
+    OK(somna_db_exec(db, "INSERT INTO study (name, design, randomization, seed, block_size, control, outcomes, "
+                         "created_at) VALUES ('old', 'crossover', 'none', '0', 2, 'c', '', 'then')",
+                     &err));
+    OK(somna_study_schema_version(db, &v, &err));
+    assert_int_equal(v, 1);
+    OK(somna_study_migrate(db, &err));
+    OK(somna_study_schema_version(db, &v, &err));
+    assert_int_equal(v, 2);
+    int64_t kept;
+    OK(somna_db_query_int(db, "SELECT count(*) FROM study WHERE name = 'old'", NULL, 0, &kept, &err));
+    assert_int_equal(kept, 1);
+    OK(somna_db_query_int(db, "SELECT count(end_clock) FROM session", NULL, 0, &kept, &err));
+    assert_int_equal(kept, 0);
     int64_t rows;
     OK(somna_db_query_int(db, "SELECT count(*) FROM schema_version", NULL, 0, &rows, &err));
     assert_int_equal(rows, SOMNA_STUDY_SCHEMA_VERSION);
