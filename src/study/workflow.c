@@ -640,7 +640,9 @@ int somna_study_randomize(somna_db *db, int64_t study_id, long *n_assigned, somn
     int n_seq = crossover ? somna_study_williams(k, square, 2 * SOMNA_STUDY_MAX_CONDITIONS) : 0;
     if ((rc = somna_db_begin(db, err)))
         return rc;
-    /* Allocation continues the sequence: all randomized participants of a
+    /* Permuted blocks (Matts & Lachin 1988, Controlled Clin Trials 9:327)
+     * within strata; for crossovers the block elements are the Williams
+     * sequences.  Allocation continues the sequence: all randomized participants of a
      * stratum so far are replayed from the seed, then new ones take the
      * next slots.  The same seed therefore always gives the same list
      * whether participants are randomized in one batch or as they come. */
@@ -665,7 +667,7 @@ int somna_study_randomize(somna_db *db, int64_t study_id, long *n_assigned, somn
     while (!rc && i < r.n_rows) {
         /* one stratum: a stream seeded by (study seed, stratum name) */
         const char *stratum = somna_db_get_text(&r, i, 2);
-        uint64_t h = 1469598103934665603ULL; /* FNV-1a of the stratum name */
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a hash (Fowler, Noll & Vo) of the stratum name */
         for (const char *c = stratum ? stratum : ""; *c; c++)
             h = (h ^ (unsigned char)*c) * 1099511628211ULL;
         gsl_rng_set(g, (unsigned long)((d.seed ^ h) & 0xffffffffUL) ^ (unsigned long)(d.seed >> 32));
