@@ -19,9 +19,16 @@ r="$TMP/demo/recovery.tsv"
 # 7 measures x 2 massage conditions compared with the truth
 n=$(tail -n +2 "$r" | wc -l)
 [ "$n" = 14 ] || fail "recovery.tsv has $n comparisons, want 14"
+# 14 independent 95 % intervals all cover their truth only about half the
+# time, so up to two misses are chance (P(>= 3) = 3 %); a miss must still be
+# near: truth within twice the half-width of the interval from the estimate
+# (a biased estimator fails this).  The seed is fixed: the test is deterministic.
 missed=$(awk -F'\t' 'NR > 1 && $9 != "yes"' "$r")
-[ -z "$missed" ] || fail "effects outside their 95 % CI:
+[ "$(printf '%s' "$missed" | grep -c .)" -le 2 ] || fail "more than two effects outside their 95 % CI:
 $missed"
+far=$(awk -F'\t' 'NR > 1 { h = ($7 - $6) / 2; d = $5 - $4; if (d < 0) d = -d; if (d > 2 * h) print }' "$r")
+[ -z "$far" ] || fail "effects far outside their CI (biased?):
+$far"
 # the seed-000 headline effects are there with the right sign
 awk -F'\t' '$1 == "ln_EMG_tone_NREM" && $2 == "sports" { found = 1; if ($5 >= 0) exit 1 } END { exit !found }' "$r" ||
   fail "sports massage did not lower chin EMG tone"
