@@ -240,6 +240,10 @@ static int num_col(const somna_table *t, size_t col, double *out, somna_err *err
         }
         if (somna_table_get_double(t, r, col, &out[r], err))
             return SOMNA_E_FORMAT;
+        if (fabs(out[r]) > 1e150)
+            return somna_fail(err, SOMNA_E_DATA,
+                              "%s:%zu: column %s: %g is too large (its square overflows double precision)", t->name,
+                              t->line[r], t->header[col], out[r]);
     }
     return SOMNA_OK;
 }

@@ -59,6 +59,8 @@ int somna_stats_rmanova(const double *y, size_t n, size_t k, somna_stats_rmanova
     o->k = k;
     if (k < 2)
         return somna_fail(err, SOMNA_E_DATA, "repeated-measures ANOVA needs at least 2 conditions, have %zu", k);
+    if (somna_stats_check_range(y, n * k, "outcome", err))
+        return SOMNA_E_DATA;
     double *Y = malloc((n * k + 1) * sizeof *Y);
     size_t p = k - 1;
     double *S = calloc(k * k, sizeof *S), *C = calloc(k * p, sizeof *C), *T = calloc(p * p + 1, sizeof *T);

@@ -501,6 +501,8 @@ int somna_stats_lmm_fit(const double *X, const double *y, const size_t *group, s
         return SOMNA_E_ARG;
     if (p == 0 || n <= p)
         return somna_fail(err, SOMNA_E_DATA, "mixed model: %zu observations for %zu fixed effects: too few", n, p);
+    if (somna_stats_check_range(y, n, "outcome", err) || somna_stats_check_range(X, n * p, "predictor", err))
+        return SOMNA_E_DATA;
     for (size_t i = 0; i < n; i++) {
         if (group[i] >= n_groups)
             return somna_fail(err, SOMNA_E_ARG, "mixed model: observation %zu has group %zu >= %zu", i + 1,

@@ -44,6 +44,8 @@ int somna_stats_meta(const double *yi, const double *vi, size_t k, somna_stats_m
         return SOMNA_E_ARG;
     if (k < 2)
         return somna_fail(err, SOMNA_E_DATA, "meta-analysis needs at least 2 studies, have %zu", k);
+    if (somna_stats_check_range(yi, k, "effect size", err) || somna_stats_check_range(vi, k, "variance", err))
+        return SOMNA_E_DATA;
     for (size_t i = 0; i < k; i++) {
         if (!isfinite(yi[i]))
             return somna_fail(err, SOMNA_E_ARG, "meta-analysis: study %zu: effect size is not a finite number", i + 1);

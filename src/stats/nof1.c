@@ -85,6 +85,8 @@ int somna_stats_nof1(const double *y, const int *session, size_t n, const somna_
         return somna_fail(err, SOMNA_E_ARG, "N-of-1 test: lag must be at least 1 night");
     if (somna_stats_check_conf(opt->conf, err))
         return SOMNA_E_ARG;
+    if (somna_stats_check_range(y, n, "outcome", err))
+        return SOMNA_E_DATA;
     size_t S = 0, finite = 0;
     for (size_t i = 0; i < n; i++) {
         if (session[i] != 0 && session[i] != 1)

@@ -33,6 +33,11 @@ int somna_stats_nct_ci(double t, double df, double conf, double *ncp_lo, double 
 size_t somna_stats_complete_pairs(const double *x, const double *y, size_t n, double *xo, double *yo,
                                   size_t *dropped);
 
+/* Fail (SOMNA_E_DATA) when a finite value exceeds 1e150 in magnitude:
+ * its square would overflow the sums of squares.  NaN entries are ignored
+ * (they are missing values, handled by the caller). */
+int somna_stats_check_range(const double *x, size_t n, const char *what, somna_err *err);
+
 /* Check conf in (0,1). */
 int somna_stats_check_conf(double conf, somna_err *err);
 

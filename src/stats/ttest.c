@@ -53,6 +53,8 @@ int somna_stats_ttest_paired(const double *x, const double *y, size_t n, double 
     somna_strlcpy(r->test, "paired t-test", sizeof r->test);
     if (somna_stats_check_conf(conf, err))
         return SOMNA_E_ARG;
+    if (somna_stats_check_range(x, n, "x", err) || (y && somna_stats_check_range(y, n, "y", err)))
+        return SOMNA_E_DATA;
     size_t m, dropped;
     double *d = paired_diffs(x, y, n, &m, &dropped, err);
     if (!d)
@@ -104,6 +106,8 @@ int somna_stats_ttest_two(const double *x, size_t nx, const double *y, size_t ny
     somna_strlcpy(r->test, var_equal ? "two-sample t-test" : "Welch two-sample t-test", sizeof r->test);
     if (somna_stats_check_conf(conf, err))
         return SOMNA_E_ARG;
+    if (somna_stats_check_range(x, nx, "x", err) || somna_stats_check_range(y, ny, "y", err))
+        return SOMNA_E_DATA;
     double *a = malloc((nx + ny + 1) * sizeof *a);
     if (!a)
         return somna_fail(err, SOMNA_E_NOMEM, "out of memory for %zu values", nx + ny);
@@ -166,6 +170,8 @@ int somna_stats_cohen_dz(const double *x, const double *y, size_t n, double conf
     set_effect(gz, "Hedges' gz", NAN, NAN, NAN);
     if (somna_stats_check_conf(conf, err))
         return SOMNA_E_ARG;
+    if (somna_stats_check_range(x, n, "x", err) || (y && somna_stats_check_range(y, n, "y", err)))
+        return SOMNA_E_DATA;
     size_t m, dropped;
     double *d = paired_diffs(x, y, n, &m, &dropped, err);
     if (!d)
@@ -194,6 +200,8 @@ int somna_stats_cohen_d(const double *x, size_t nx, const double *y, size_t ny, 
     set_effect(g, "Hedges' g", NAN, NAN, NAN);
     if (somna_stats_check_conf(conf, err))
         return SOMNA_E_ARG;
+    if (somna_stats_check_range(x, nx, "x", err) || somna_stats_check_range(y, ny, "y", err))
+        return SOMNA_E_DATA;
     double *a = malloc((nx + ny + 1) * sizeof *a);
     if (!a)
         return somna_fail(err, SOMNA_E_NOMEM, "out of memory");

@@ -124,3 +124,13 @@ void somna_stats_result_init(somna_stats_result *r)
     r->estimate = r->se = r->ci_low = r->ci_high = r->conf_level = NAN;
     r->statistic = r->df = r->df2 = r->p = NAN;
 }
+
+int somna_stats_check_range(const double *x, size_t n, const char *what, somna_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fabs(x[i]) > 1e150 && !isnan(x[i]))
+            return somna_fail(err, SOMNA_E_DATA,
+                              "%s value %zu (%g) is too large: its square overflows double precision", what, i + 1,
+                              x[i]);
+    return SOMNA_OK;
+}

@@ -171,6 +171,9 @@ expect_grep 'junk.csv:3' "$TMP/err"
 printf 'id,c,y\n1,a,5\n1,b,NA\n2,a,3\n2,b,NA\n' > "$TMP/empty.csv"
 expect_exit 2 "$SOMNA" stats rmanova "$TMP/empty.csv" --y y --group c --subject id
 expect_grep 'condition b of c has no y values' "$TMP/err"
+printf 'id,c,y\n1,a,1e300\n1,b,2\n2,a,5\n2,b,6\n' > "$TMP/huge.csv"
+expect_exit 2 "$SOMNA" stats ttest-paired "$TMP/huge.csv" --y y --group c --subject id
+expect_grep 'huge.csv:2: column y: 1e+300 is too large' "$TMP/err"
 expect_exit 2 "$SOMNA" stats meta "$TMP/meta.csv" --yi g --vi v --method EB
 expect_exit 1 "$SOMNA" stats permutation "$TMP/nof1.csv" --y sol --group massage --lag 0
 finish

@@ -870,6 +870,11 @@ static void test_degenerate(void **s)
     somna_stats_nof1_result no;
     assert_int_equal(somna_stats_nof1(ny, ns, 4, NULL, &no, &err), SOMNA_E_DATA);
     assert_true(isnan(no.p));
+    /* values whose squares overflow: refused, not turned into Inf/NaN results */
+    double huge[3] = {1e300, -1e300, 5}, zero3[3] = {0, 0, 0};
+    assert_int_equal(somna_stats_ttest_paired(huge, zero3, 3, 0.95, &r, &err), SOMNA_E_DATA);
+    assert_non_null(strstr(err.msg, "too large"));
+    assert_true(isnan(r.p));
     /* bad confidence level */
     assert_int_equal(somna_stats_ttest_paired(a, b, 4, 1.5, &r, &err), SOMNA_E_ARG);
 }
