@@ -52,6 +52,9 @@ int somna_stats_meta(const double *yi, const double *vi, size_t k, somna_stats_m
         if (!(vi[i] > 0) || !isfinite(vi[i]))
             return somna_fail(err, SOMNA_E_ARG, "meta-analysis: study %zu: sampling variance %g is not positive",
                               i + 1, vi[i]);
+        if (vi[i] < 1e-150) /* 1/v^2 would overflow */
+            return somna_fail(err, SOMNA_E_DATA, "meta-analysis: study %zu: sampling variance %g is too small", i + 1,
+                              vi[i]);
     }
     double sw = 0.0, swy = 0.0, sw2 = 0.0;
     for (size_t i = 0; i < k; i++) {
