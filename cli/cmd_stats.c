@@ -70,6 +70,9 @@ static void usage(FILE *out)
             "                        its levels are numbers (e.g. period 1/2/3; repeatable)\n"
             "      --before COL --after COL   wide paired columns (paired tests, mcnemar)\n"
             "      --yi COL --vi COL effect sizes and their sampling variances (meta)\n"
+            "      --interaction A:B lmm: product of two of the terms above (repeatable), e.g.\n"
+            "                        group:time for a parallel pre/post trial; with\n"
+            "                        interactions only their F tests are reported\n"
             "      --ddf satterthwaite|kr  lmm: denominator df and SEs by Satterthwaite\n"
             "                        (default, lmerTest) or Kenward-Roger (pbkrtest)\n"
             "      --method DL|REML  tau^2 estimator for meta (default REML)\n"
@@ -107,6 +110,8 @@ typedef struct opts {
     size_t ncov;
     const char *fac[MAX_COV]; /* covariates forced to be factors */
     size_t nfac;
+    const char *inter[MAX_COV]; /* "A:B" interactions of two lmm terms */
+    size_t ninter;
     int json;
     int kr; /* lmm: Kenward-Roger instead of Satterthwaite */
     double conf;
@@ -907,6 +912,35 @@ typedef struct term {
     double *num;
 } term;
 
+/* Number of design columns of a term and their values at table row r. */
+static size_t term_width(const term *tm) { return tm->categorical ? tm->L.n - 1 : 1; }
+
+static void term_values(const term *tm, size_t r, double *v)
+{
+    if (!tm->categorical) {
+        v[0] = tm->num[r];
+        return;
+    }
+    size_t c = 0;
+    for (size_t l = 0; l < tm->L.n; l++)
+        if (l != tm->ref)
+            v[c++] = tm->L.row[r] == (long)l ? 1.0 : 0.0;
+}
+
+static void term_colname(const term *tm, const char *name, size_t j, char *buf, size_t size)
+{
+    if (!tm->categorical) {
+        somna_strlcpy(buf, name, size);
+        return;
+    }
+    size_t c = 0;
+    for (size_t l = 0; l < tm->L.n; l++)
+        if (l != tm->ref && c++ == j) {
+            snprintf(buf, size, "%s[%s]", name, tm->L.name[l]);
+            return;
+        }
+}
+
 static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
 {
     report rep = {0};
@@ -985,6 +1019,31 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
             p += tm->L.n - 1;
         }
     }
+    size_t ia[MAX_COV], ib[MAX_COV];
+    for (size_t k = 0; k < o->ninter; k++) {
+        const char *colon = strchr(o->inter[k], ':');
+        ia[k] = ib[k] = nt;
+        for (size_t i = 0; colon && i < nt; i++) {
+            size_t la = (size_t)(colon - o->inter[k]);
+            if (strlen(names[i]) == la && strncmp(names[i], o->inter[k], la) == 0)
+                ia[k] = i;
+            if (strcmp(names[i], colon + 1) == 0)
+                ib[k] = i;
+        }
+        if (ia[k] == nt || ib[k] == nt || ia[k] == ib[k]) {
+            rc = somna_fail(err, SOMNA_E_ARG,
+                            "--interaction %s: give two different terms as A:B, each named by --group, "
+                            "--covariate or --factor",
+                            o->inter[k]);
+            goto done;
+        }
+        if (term_width(&terms[ia[k]]) > 256 || term_width(&terms[ib[k]]) > 256) {
+            rc = somna_fail(err, SOMNA_E_UNSUPPORTED, "--interaction %s: a factor with more than 257 levels",
+                            o->inter[k]);
+            goto done;
+        }
+        p += term_width(&terms[ia[k]]) * term_width(&terms[ib[k]]);
+    }
     X = malloc((t->n_rows * p + 1) * sizeof *X);
     yy = malloc((t->n_rows + 1) * sizeof *yy);
     grp = malloc((t->n_rows + 1) * sizeof *grp);
@@ -1005,6 +1064,14 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
                 if (l != terms[i].ref)
                     snprintf(coef_name[c++], sizeof coef_name[0], "%s[%s]", names[i], terms[i].L.name[l]);
         }
+        for (size_t k = 0; k < o->ninter; k++)
+            for (size_t a = 0; a < term_width(&terms[ia[k]]); a++)
+                for (size_t b = 0; b < term_width(&terms[ib[k]]); b++) {
+                    char na[60], nb[60];
+                    term_colname(&terms[ia[k]], names[ia[k]], a, na, sizeof na);
+                    term_colname(&terms[ib[k]], names[ib[k]], b, nb, sizeof nb);
+                    snprintf(coef_name[c++], sizeof coef_name[0], "%s:%s", na, nb);
+                }
     }
     size_t n = 0, miss_y = 0, miss_s = 0, miss_c = 0;
     for (size_t r = 0; r < t->n_rows; r++) {
@@ -1036,6 +1103,14 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
                 if (l != terms[i].ref)
                     xr[c++] = terms[i].L.row[r] == (long)l ? 1.0 : 0.0;
         }
+        for (size_t k = 0; k < o->ninter; k++) {
+            double va[256], vb[256];
+            term_values(&terms[ia[k]], r, va);
+            term_values(&terms[ib[k]], r, vb);
+            for (size_t a = 0; a < term_width(&terms[ia[k]]); a++)
+                for (size_t b = 0; b < term_width(&terms[ib[k]]); b++)
+                    xr[c++] = va[a] * vb[b];
+        }
         yy[n] = yv[r];
         grp[n] = (size_t)S.row[r];
         n++;
@@ -1063,32 +1138,49 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
                 note_add2(&rep, "Kenward-Roger: ", e2.msg);
         }
     /* one F test per term (all its dummies jointly), as lmerTest's anova() */
-    somna_stats_result ft[2 * MAX_COV + 1];
+    /* F tests: every term (all its columns jointly, as lmerTest's anova());
+     * with interactions only the interactions, because the main-effect
+     * tests then depend on the coding of the other factor */
+    somna_stats_result ft[3 * MAX_COV + 1];
+    char ftname[3 * MAX_COV + 1][128];
+    size_t nft = 0;
     {
         size_t c0 = 1;
-        for (size_t i = 0; i < nt; i++) {
-            size_t q = terms[i].categorical ? terms[i].L.n - 1 : 1;
-            double *L = calloc(q * p, sizeof *L);
-            somna_err e2;
-            somna_err_init(&e2, NULL, NULL);
-            somna_stats_result_init(&ft[i]);
-            if (L) {
-                for (size_t r = 0; r < q; r++)
-                    L[r * p + c0 + r] = 1.0;
-                if ((o->kr ? somna_stats_lmm_ftest_kr : somna_stats_lmm_ftest)(&m, L, q, &ft[i], &e2))
-                    note_add2(&rep, "F test not computed: ", e2.msg);
+        size_t nmain = nt + o->ninter;
+        for (size_t i = 0; i < nmain; i++) {
+            size_t q = i < nt ? term_width(&terms[i])
+                              : term_width(&terms[ia[i - nt]]) * term_width(&terms[ib[i - nt]]);
+            if (i >= nt || o->ninter == 0) {
+                if (i < nt)
+                    somna_strlcpy(ftname[nft], names[i], sizeof ftname[0]);
+                else
+                    somna_strlcpy(ftname[nft], o->inter[i - nt], sizeof ftname[0]);
+                double *L = calloc(q * p, sizeof *L);
+                somna_err e2;
+                somna_err_init(&e2, NULL, NULL);
+                somna_stats_result_init(&ft[nft]);
+                if (L) {
+                    for (size_t r = 0; r < q; r++)
+                        L[r * p + c0 + r] = 1.0;
+                    if ((o->kr ? somna_stats_lmm_ftest_kr : somna_stats_lmm_ftest)(&m, L, q, &ft[nft], &e2))
+                        note_add2(&rep, "F test not computed: ", e2.msg);
+                }
+                free(L);
+                nft++;
             }
-            free(L);
             c0 += q;
         }
     }
+    if (o->ninter)
+        note_add(&rep, "with interactions, main-effect coefficients are effects at the reference level of the "
+                       "other factor; only interaction F tests are reported");
     /* pairwise contrasts between the levels of --group (3 or more levels),
      * Holm and BH adjusted over the family */
     size_t npair = 0;
     somna_stats_lmm_coef pc[64];
     size_t pa[64], pb[64];
     double pp[64], ph[64], pbh[64];
-    if (o->group && terms[0].categorical && terms[0].L.n >= 3) {
+    if (o->group && o->ninter == 0 && terms[0].categorical && terms[0].L.n >= 3) {
         const term *tg = &terms[0];
         double l[256];
         for (size_t a = 0; a < tg->L.n && p <= 256; a++)
@@ -1139,9 +1231,9 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
         somna_json_array_end(&oo.j);
         somna_json_key(&oo.j, "terms");
         somna_json_array_begin(&oo.j);
-        for (size_t i = 0; i < nt; i++) {
+        for (size_t i = 0; i < nft; i++) {
             somna_json_object_begin(&oo.j);
-            somna_json_kv_string(&oo.j, "term", names[i]);
+            somna_json_kv_string(&oo.j, "term", ftname[i]);
             somna_json_kv_string(&oo.j, "statistic_name", "F");
             somna_json_kv_number(&oo.j, "statistic", ft[i].statistic);
             somna_json_kv_number(&oo.j, "df", ft[i].df);
@@ -1194,10 +1286,10 @@ static int run_lmm(const somna_table *t, const opts *o, somna_err *err)
                    fmt(b[0], 32, pc[q].estimate), fmt(b[1], 32, pc[q].se), fmt(b[2], 32, pc[q].df),
                    fmt(b[3], 32, pc[q].p), fmt(b[4], 32, ph[q]), fmt(b[5], 32, pbh[q]));
         }
-        if (nt)
+        if (nft)
             printf("  F tests (%s):\n", o->kr ? "Kenward-Roger" : "Satterthwaite df");
-        for (size_t i = 0; i < nt; i++)
-            printf("    %-22s F(%s, %s) = %s, p = %s\n", names[i], fmt(b[0], 32, ft[i].df), fmt(b[1], 32, ft[i].df2),
+        for (size_t i = 0; i < nft; i++)
+            printf("    %-22s F(%s, %s) = %s, p = %s\n", ftname[i], fmt(b[0], 32, ft[i].df), fmt(b[1], 32, ft[i].df2),
                    fmt(b[2], 32, ft[i].statistic), fmt(b[3], 32, ft[i].p));
         text_drops(&rep, "observations", n);
     }
@@ -1564,13 +1656,14 @@ done:
 
 int cmd_stats(int argc, char **argv)
 {
-    enum { O_Y = 1000, O_FACTOR, O_DDF, O_GROUP, O_SUBJECT, O_REF, O_COV, O_BEFORE, O_AFTER, O_YI, O_VI, O_METHOD, O_JSON, O_CONF,
+    enum { O_Y = 1000, O_FACTOR, O_DDF, O_INTER, O_GROUP, O_SUBJECT, O_REF, O_COV, O_BEFORE, O_AFTER, O_YI, O_VI, O_METHOD, O_JSON, O_CONF,
            O_LAG, O_PERMS, O_BOOT, O_SEED };
     static const struct option lo[] = {
         {"y", required_argument, NULL, O_Y},           {"group", required_argument, NULL, O_GROUP},
         {"subject", required_argument, NULL, O_SUBJECT}, {"pair-by", required_argument, NULL, O_SUBJECT},
         {"ref", required_argument, NULL, O_REF},       {"covariate", required_argument, NULL, O_COV},
         {"factor", required_argument, NULL, O_FACTOR}, {"ddf", required_argument, NULL, O_DDF},
+        {"interaction", required_argument, NULL, O_INTER},
         {"before", required_argument, NULL, O_BEFORE}, {"after", required_argument, NULL, O_AFTER},
         {"yi", required_argument, NULL, O_YI},         {"vi", required_argument, NULL, O_VI},
         {"method", required_argument, NULL, O_METHOD}, {"json", no_argument, NULL, O_JSON},
@@ -1604,6 +1697,11 @@ int cmd_stats(int argc, char **argv)
             if (o.nfac == MAX_COV)
                 return cli_usage_error(CMD, "at most %d --factor options", MAX_COV);
             o.fac[o.nfac++] = optarg;
+            break;
+        case O_INTER:
+            if (o.ninter == MAX_COV)
+                return cli_usage_error(CMD, "at most %d --interaction options", MAX_COV);
+            o.inter[o.ninter++] = optarg;
             break;
         case O_DDF:
             if (somna_strieq(optarg, "kr") || somna_strieq(optarg, "kenward-roger"))

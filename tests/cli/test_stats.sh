@@ -99,6 +99,20 @@ check "LMM period[3] df" "$(jnum df "$TMP/out" 5)" "$(expected lmm1f coef4 3)" 1
 check "LMM period factor F df2" "$(jnum df2 "$TMP/out" 2)" "$(expected lmm1f_F period 3)" 1e-6
 expect_grep '"term": "period\[3\]"' "$TMP/out"
 
+# parallel pre/post trial: group x time interaction
+paste -d, <(data lmm5_id) <(data lmm5_massage) <(data lmm5_post) <(data lmm5_y) |
+  awk -F, 'BEGIN { print "id,group,time,y" }
+    { print $1 "," ($2 == 1 ? "massage" : "control") "," ($3 == 1 ? "post" : "pre") "," $4 }' > "$TMP/prepost.csv"
+expect_exit 0 "$SOMNA" stats lmm "$TMP/prepost.csv" --y y --group group --subject id --factor time \
+  --interaction group:time --json
+expect_grep '"term": "group\[massage\]:time\[pre\]"' "$TMP/out"
+check "interaction estimate" "$(jnum estimate "$TMP/out" 4)" "$(expected lmm5 coef3 1)" 1e-6
+check "interaction df" "$(jnum df "$TMP/out" 4)" "$(expected lmm5 coef3 3)" 1e-6
+check "interaction F" "$(jnum statistic "$TMP/out" 5)" "$(expected lmm5_F interaction 1)" 1e-6
+check "group main effect (at time = post)" "$(jnum estimate "$TMP/out" 2)" "$(expected lmm5 coef1 1)" 1e-6
+expect_exit 2 "$SOMNA" stats lmm "$TMP/prepost.csv" --y y --group group --subject id --interaction group:visit
+expect_grep 'interaction group:visit' "$TMP/err"
+
 # dose-response: the slope per session minute, no --group; one row without a value
 paste -d, <(data lmm2_id) <(data lmm2_min) <(data lmm2_y) |
   awk -F, 'BEGIN { print "id,minutes,sol" } { print $1 "," $2 "," $3 } END { print "99,60," }' > "$TMP/dose.csv"

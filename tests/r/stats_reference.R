@@ -312,3 +312,16 @@ for (nm in c("m1", "m2", "m3")) {
   av <- anova(mm, ddf = "Kenward-Roger")
   for (j in seq_len(nrow(av))) out(paste0(nm, "_kr"), sprintf("F%d", j), c(av[j, "F value"], av[j, "NumDF"], av[j, "DenDF"], av[j, "Pr(>F)"]))
 }
+# parallel pre/post trial: group x time interaction (somna: --interaction group:time)
+set.seed(31)
+pp <- expand.grid(id = 1:20, time = c("post", "pre"), stringsAsFactors = FALSE)
+pp$group <- ifelse(pp$id <= 10, "massage", "control")
+pp$y <- round(30 + rnorm(20, 0, 5)[pp$id] - ifelse(pp$time == "post", 2, 0) -
+  ifelse(pp$time == "post" & pp$group == "massage", 4, 0) + rnorm(40, 0, 3), 2)
+pp <- pp[-c(7, 33), ]
+dat("lmm5_id", pp$id); dat("lmm5_post", pp$time == "post"); dat("lmm5_massage", pp$group == "massage"); dat("lmm5_y", pp$y)
+m5 <- lmer(y ~ group * time + (1 | id), data = pp, control = ctl)
+co <- summary(m5)$coefficients
+for (j in seq_len(nrow(co))) out("lmm5", sprintf("coef%d", j - 1), co[j, c("Estimate", "Std. Error", "df", "t value", "Pr(>|t|)")])
+av <- anova(m5)
+out("lmm5_F", "interaction", c(av["group:time", "F value"], av["group:time", "NumDF"], av["group:time", "DenDF"], av["group:time", "Pr(>F)"]))
