@@ -77,6 +77,25 @@ typedef struct somna_emg_atonia {
 int somna_emg_atonia_index(const double *x, size_t n, double fs, const somna_hypnogram *h, const somna_emg_opts *o,
                            int noise_correction, somna_emg_atonia *out, somna_err *err);
 
+/* ---- surface EMG of massaged muscles (amplitude and fatigue spectrum) ------
+ * Per window of win_s seconds: Welch spectrum (Hann segments of 0.25 s,
+ * half overlap; somna_dsp_welch), then inside the band [lo, hi]:
+ *   rms    = sqrt(band power)                       (amplitude, signal unit)
+ *   mdf_hz = frequency splitting band power in two halves (median frequency)
+ *   mnf_hz = sum(f P) / sum(P)                      (mean frequency)
+ * Definitions after Merletti & Parker, "Electromyography" (2004), ch. 9 and
+ * De Luca 1997; typical surface band 20-450 Hz.  A window with no power
+ * in the band gives NaN frequencies. */
+typedef struct somna_emg_window {
+    double t0_s;     /* window start */
+    double rms;
+    double mdf_hz;
+    double mnf_hz;
+} somna_emg_window;
+
+int somna_emg_spectral(const double *x, size_t n, double fs, double win_s, double lo, double hi,
+                       somna_emg_window **out, size_t *n_windows, somna_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -250,3 +250,78 @@ int somna_emg_atonia_index(const double *x, size_t n, double fs, const somna_hyp
     out->index = denom > 0.0 ? out->pct_le1 / denom : NAN;
     return SOMNA_OK;
 }
+
+int somna_emg_spectral(const double *x, size_t n, double fs, double win_s, double lo, double hi,
+                       somna_emg_window **out, size_t *n_windows, somna_err *err)
+{
+    *out = NULL;
+    *n_windows = 0;
+    if (!(fs > 0.0) || !(win_s > 0.0))
+        return somna_fail(err, SOMNA_E_ARG, "emg: sampling rate %g Hz and window %g s must be positive", fs, win_s);
+    if (!(lo >= 0.0 && lo < hi && hi <= fs / 2.0))
+        return somna_fail(err, SOMNA_E_ARG, "emg: band %g-%g Hz is not inside 0..%g Hz (half of %g Hz)", lo, hi,
+                          fs / 2.0, fs);
+    size_t per = (size_t)llround(win_s * fs);
+    size_t seg = (size_t)llround(0.25 * fs);
+    if (seg > per)
+        seg = per;
+    if (seg < 16)
+        return somna_fail(err, SOMNA_E_DATA, "emg: window of %g s at %g Hz is too short for a spectrum", win_s, fs);
+    size_t nw = per ? n / per : 0;
+    if (nw == 0)
+        return somna_fail(err, SOMNA_E_DATA, "emg: signal of %zu samples is shorter than one %g-s window", n, win_s);
+    somna_dsp_welch *w;
+    int rc = somna_dsp_welch_new(seg, seg / 2, fs, &w, err);
+    if (rc)
+        return rc;
+    size_t nf = somna_dsp_welch_n_freqs(w);
+    const double *f = somna_dsp_welch_freqs(w);
+    double *psd = malloc(nf * sizeof *psd);
+    somna_emg_window *res = malloc(nw * sizeof *res);
+    if (!psd || !res) {
+        free(psd);
+        free(res);
+        somna_dsp_welch_free(w);
+        return somna_fail(err, SOMNA_E_NOMEM, "emg: out of memory");
+    }
+    const double df = f[1] - f[0];
+    for (size_t k = 0; k < nw && !rc; k++) {
+        rc = somna_dsp_welch_run(w, x + k * per, per, psd, err);
+        if (rc)
+            break;
+        double total = 0.0, moment = 0.0;
+        for (size_t i = 0; i < nf; i++)
+            if (f[i] >= lo && f[i] <= hi) {
+                total += psd[i];
+                moment += f[i] * psd[i];
+            }
+        somna_emg_window *o = &res[k];
+        o->t0_s = (double)(k * per) / fs;
+        o->rms = sqrt(total * df);
+        o->mnf_hz = total > 0.0 ? moment / total : NAN;
+        o->mdf_hz = NAN;
+        if (total > 0.0) {
+            /* walk the cumulative power; interpolate inside the bin that crosses half */
+            double cum = 0.0;
+            for (size_t i = 0; i < nf; i++) {
+                if (!(f[i] >= lo && f[i] <= hi))
+                    continue;
+                if (cum + psd[i] >= 0.5 * total) {
+                    double frac = psd[i] > 0.0 ? (0.5 * total - cum) / psd[i] : 0.0;
+                    o->mdf_hz = f[i] - 0.5 * df + frac * df;
+                    break;
+                }
+                cum += psd[i];
+            }
+        }
+    }
+    free(psd);
+    somna_dsp_welch_free(w);
+    if (rc) {
+        free(res);
+        return rc;
+    }
+    *out = res;
+    *n_windows = nw;
+    return SOMNA_OK;
+}

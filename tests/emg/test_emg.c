@@ -149,6 +149,41 @@ static void test_refusals(void **state)
     assert_non_null(strstr(err.msg, "shorter than one"));
 }
 
+static void test_surface_spectrum(void **state)
+{
+    (void)state;
+    /* 2 kHz surface EMG: sines at 50, 100, 150 Hz with powers 1 : 2 : 1
+     * (amplitudes a, a sqrt 2, a).  Mean frequency (50 + 200 + 150) / 4 = 100,
+     * median frequency 100 (a quarter of the power each side of the middle
+     * peak), band RMS = sqrt(a^2/2 * 4) = a sqrt 2.  The second 5-s window
+     * has the spectrum shifted down by a third (fatigue): MNF = MDF = 66.7. */
+    const double fs = 2000.0, a = 30.0;
+    size_t n = (size_t)(10 * fs);
+    double *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) {
+        double t = (double)i / fs, k = i < n / 2 ? 1.0 : 2.0 / 3.0;
+        x[i] = a * (sin(2 * M_PI * 50 * k * t) + M_SQRT2 * sin(2 * M_PI * 100 * k * t) + sin(2 * M_PI * 150 * k * t)) +
+               0.3 * sin(2 * M_PI * 3.0 * t); /* movement below the band */
+    }
+    somna_emg_window *w;
+    size_t nw;
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_emg_spectral(x, n, fs, 5.0, 20.0, 450.0, &w, &nw, &err), 0);
+    assert_int_equal(nw, 2);
+    assert_close_abs(w[0].t0_s, 0.0, 1e-12);
+    assert_close_abs(w[1].t0_s, 5.0, 1e-12);
+    assert_close_abs(w[0].mnf_hz, 100.0, 0.5);
+    assert_close_abs(w[0].mdf_hz, 100.0, 2.0); /* one 4-Hz bin */
+    assert_close_rel(w[0].rms, a * M_SQRT2, 0.01);
+    assert_close_abs(w[1].mnf_hz, 200.0 / 3.0, 0.5);
+    assert_close_abs(w[1].mdf_hz, 200.0 / 3.0, 2.0);
+    free(w);
+    assert_int_equal(somna_emg_spectral(x, n, fs, 5.0, 20.0, 1500.0, &w, &nw, &err), SOMNA_E_ARG);
+    assert_non_null(strstr(err.msg, "band"));
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_envelope_and_change),
         cmocka_unit_test(test_atonia_index),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_surface_spectrum),
     };
     return cmocka_run_group_tests_name("emg", tests, NULL, NULL);
 }
