@@ -28,7 +28,7 @@ extern "C" {
 /* ---- schema ------------------------------------------------------------------ */
 
 /* Version this build writes; migrations bring older databases up to it. */
-#define SOMNA_STUDY_SCHEMA_VERSION 2
+#define SOMNA_STUDY_SCHEMA_VERSION 3
 
 /* Create or upgrade the schema (each migration in its own transaction).
  * Fails on a database newer than this build. */

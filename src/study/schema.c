@@ -11,6 +11,28 @@
 
 #include "somna/study.h"
 
+/* The parts of the `outcome` view (shared by the migrations that
+ * recreate it).  The session of a night is the one linked at import, or
+ * else the one matching participant + condition + period (session logs
+ * may be imported after the manifest). */
+#define OUTCOME_MEASURES_AND_SCORES \
+    " SELECT p.study_id, p.code AS participant, p.id AS participant_pk, n.kind, n.label AS occasion," \
+    "   n.time_index, n.period, COALESCE(c.code, a.code) AS condition, m.name AS measure, m.source," \
+    "   m.value, m.null_reason, s.drifted_off, s.minutes AS session_minutes" \
+    " FROM measure m JOIN night n ON n.id = m.night_id JOIN participant p ON p.id = n.participant_id" \
+    "   LEFT JOIN condition c ON c.id = n.condition_id LEFT JOIN condition a ON a.id = p.arm_id" \
+    "   LEFT JOIN session s ON s.id = COALESCE(n.session_id, (SELECT min(s2.id) FROM session s2" \
+    "     WHERE s2.participant_id = n.participant_id AND s2.condition_id = n.condition_id" \
+    "     AND (s2.period = n.period OR s2.period IS NULL)))" \
+    " UNION ALL" \
+    " SELECT p.study_id, p.code, p.id, 'questionnaire', q.timepoint, NULL, q.period," \
+    "   COALESCE(c.code, a.code), CASE WHEN q.score = 'total' THEN q.instrument" \
+    "   ELSE q.instrument || '_' || q.score END, 'questionnaire', q.value, NULL, s.drifted_off, s.minutes" \
+    " FROM questionnaire q JOIN participant p ON p.id = q.participant_id" \
+    "   LEFT JOIN condition c ON c.id = q.condition_id LEFT JOIN condition a ON a.id = p.arm_id" \
+    "   LEFT JOIN session s ON s.participant_id = q.participant_id AND s.condition_id = q.condition_id" \
+    "     AND s.period = q.period"
+
 /* Migration 1: the initial schema (one string per statement). */
 static const char *const migration1[] = {
     "CREATE TABLE study ("
@@ -73,26 +95,7 @@ static const char *const migration1[] = {
     "CREATE INDEX night_participant ON night(participant_id);",
     /* Every outcome value with its design context, measures and
      * questionnaire scores alike; the analysis and the export read this. */
-    "CREATE VIEW outcome AS"
-    " SELECT p.study_id, p.code AS participant, p.id AS participant_pk, n.kind, n.label AS occasion,"
-    "   n.time_index, n.period, COALESCE(c.code, a.code) AS condition, m.name AS measure, m.source,"
-    "   m.value, m.null_reason, s.drifted_off, s.minutes AS session_minutes"
-    " FROM measure m JOIN night n ON n.id = m.night_id JOIN participant p ON p.id = n.participant_id"
-    "   LEFT JOIN condition c ON c.id = n.condition_id LEFT JOIN condition a ON a.id = p.arm_id"
-    /* the session of a night: linked at import, or matched later by
-     * participant + condition + period (session logs may come after the
-     * manifest) */
-    "   LEFT JOIN session s ON s.id = COALESCE(n.session_id, (SELECT min(s2.id) FROM session s2"
-    "     WHERE s2.participant_id = n.participant_id AND s2.condition_id = n.condition_id"
-    "     AND (s2.period = n.period OR s2.period IS NULL)))"
-    " UNION ALL"
-    " SELECT p.study_id, p.code, p.id, 'questionnaire', q.timepoint, NULL, q.period,"
-    "   COALESCE(c.code, a.code), CASE WHEN q.score = 'total' THEN q.instrument"
-    "   ELSE q.instrument || '_' || q.score END, 'questionnaire', q.value, NULL, s.drifted_off, s.minutes"
-    " FROM questionnaire q JOIN participant p ON p.id = q.participant_id"
-    "   LEFT JOIN condition c ON c.id = q.condition_id LEFT JOIN condition a ON a.id = p.arm_id"
-    "   LEFT JOIN session s ON s.participant_id = q.participant_id AND s.condition_id = q.condition_id"
-    "     AND s.period = q.period;",
+    "CREATE VIEW outcome AS" OUTCOME_MEASURES_AND_SCORES ";",
     NULL,
 };
 
@@ -103,7 +106,32 @@ static const char *const migration2[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {migration1, migration2};
+/* Migration 3: biomarkers join the outcome view, as NAME_pre, NAME_post
+ * and the within-session change NAME_change (post - pre). */
+static const char *const migration3[] = {
+    "DROP VIEW outcome;",
+    "CREATE VIEW outcome AS" OUTCOME_MEASURES_AND_SCORES
+    " UNION ALL"
+    " SELECT p.study_id, p.code, p.id, 'biomarker', b.timing, NULL, b.period, COALESCE(c.code, a.code),"
+    "   b.name || '_' || b.timing, 'biomarker', b.value, NULL, s.drifted_off, s.minutes"
+    " FROM biomarker b JOIN participant p ON p.id = b.participant_id"
+    "   LEFT JOIN condition c ON c.id = b.condition_id LEFT JOIN condition a ON a.id = p.arm_id"
+    "   LEFT JOIN session s ON s.participant_id = b.participant_id AND s.condition_id = b.condition_id"
+    "     AND s.period = b.period"
+    " UNION ALL"
+    " SELECT p.study_id, p.code, p.id, 'biomarker', 'change', NULL, pre.period, COALESCE(c.code, a.code),"
+    "   pre.name || '_change', 'biomarker', post.value - pre.value, NULL, s.drifted_off, s.minutes"
+    " FROM biomarker pre JOIN biomarker post ON post.participant_id = pre.participant_id"
+    "   AND post.name = pre.name AND pre.timing = 'pre' AND post.timing = 'post'"
+    "   AND post.condition_id IS NOT DISTINCT FROM pre.condition_id AND post.period IS NOT DISTINCT FROM pre.period"
+    "   JOIN participant p ON p.id = pre.participant_id"
+    "   LEFT JOIN condition c ON c.id = pre.condition_id LEFT JOIN condition a ON a.id = p.arm_id"
+    "   LEFT JOIN session s ON s.participant_id = pre.participant_id AND s.condition_id = pre.condition_id"
+    "     AND s.period = pre.period;",
+    NULL,
+};
+
+static const char *const *const migrations[] = {migration1, migration2, migration3};
 
 static const int n_migrations = (int)(sizeof migrations / sizeof migrations[0]);
 _Static_assert(sizeof migrations / sizeof migrations[0] == SOMNA_STUDY_SCHEMA_VERSION,

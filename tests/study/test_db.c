@@ -158,7 +158,8 @@ static void test_migrations(void **state)
     OK(somna_study_migrate(db, &err)); /* idempotent */
     /* Upgrade path: bring the database back to version 1 (drop what
      * migration 2 added) with a row of data, then migrate again. */
-    OK(somna_db_exec(db, "ALTER TABLE session DROP COLUMN end_clock; DELETE FROM schema_version WHERE version = 2",
+    OK(somna_db_exec(db, "ALTER TABLE session DROP COLUMN end_clock; DROP VIEW outcome; "
+                         "CREATE VIEW outcome AS SELECT 1 AS study_id; DELETE FROM schema_version WHERE version >= 2",
                      &err));
     OK(somna_db_exec(db, "INSERT INTO study (name, design, randomization, seed, block_size, control, outcomes, "
                          "created_at) VALUES ('old', 'crossover', 'none', '0', 2, 'c', '', 'then')",
@@ -167,11 +168,13 @@ static void test_migrations(void **state)
     assert_int_equal(v, 1);
     OK(somna_study_migrate(db, &err));
     OK(somna_study_schema_version(db, &v, &err));
-    assert_int_equal(v, 2);
+    assert_int_equal(v, SOMNA_STUDY_SCHEMA_VERSION);
     int64_t kept;
     OK(somna_db_query_int(db, "SELECT count(*) FROM study WHERE name = 'old'", NULL, 0, &kept, &err));
     assert_int_equal(kept, 1);
     OK(somna_db_query_int(db, "SELECT count(end_clock) FROM session", NULL, 0, &kept, &err));
+    assert_int_equal(kept, 0);
+    OK(somna_db_query_int(db, "SELECT count(*) FROM outcome WHERE kind = 'biomarker'", NULL, 0, &kept, &err));
     assert_int_equal(kept, 0);
     int64_t rows;
     OK(somna_db_query_int(db, "SELECT count(*) FROM schema_version", NULL, 0, &rows, &err));
@@ -542,6 +545,16 @@ static void test_biomarkers_and_export(void **state)
                              "P1,relax,NA,cortisol,pre,12.5,nmol/L\n"
                              "P2,relax,NA,melatonin,pre,NA,pg/mL\n");
     free(buf);
+    /* the outcome view: NAME_pre, NAME_post and NAME_change = post - pre */
+    somna_db_result r;
+    OK(somna_db_query(db, "SELECT measure, value FROM outcome WHERE kind = 'biomarker' ORDER BY measure, participant",
+                      NULL, 0, &r, &err));
+    assert_int_equal(r.n_rows, 4);
+    assert_string_equal(somna_db_get_text(&r, 0, 0), "cortisol_change");
+    assert_close_rel(somna_db_get_double(&r, 0, 1), 9.1 - 12.5, 1e-12);
+    assert_string_equal(somna_db_get_text(&r, 3, 0), "melatonin_pre");
+    assert_true(isnan(somna_db_get_double(&r, 3, 1)));
+    somna_db_result_free(&r);
     somna_err_init(&err, NULL, NULL);
     assert_int_equal(somna_study_export(db, sid, "names", "csv", stdout, &err), SOMNA_E_ARG);
     somna_db_close(db);
