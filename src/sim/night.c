@@ -2,8 +2,8 @@
  *
  * Models and their sources (details and amplitudes in docs/simulation.md):
  * - EEG background: 1/f noise as a sum of Lorentzian (AR(1)) processes with
- *   geometrically spaced corners (the superposition that yields 1/f, Bak et
- *   al. / van der Ziel 1950), plus band-limited rhythms as AR(2) resonators
+ *   geometrically spaced corners (the superposition that yields 1/f, van
+ *   der Ziel 1950), plus band-limited rhythms as AR(2) resonators
  *   driven by white noise (Franaszczuk & Blinowska 1985 parametric EEG).
  *   Stage targets follow the AASM Manual v2.6 definitions (Berry et al.
  *   2020): alpha in relaxed wake, theta and vertex waves in N1, spindles
