@@ -62,7 +62,8 @@ void somna_stats_result_init(somna_stats_result *r);
 /* ---- two related samples ------------------------------------------------ */
 
 /* Paired t-test on d = x - y: estimate = mean(d), se, t, df = n-1, p, CI.
- * Needs n >= 2 complete pairs and sd(d) > 0. */
+ * Needs n >= 2 complete pairs and sd(d) > 0.  y may be NULL: one-sample
+ * t-test of x against 0. */
 int somna_stats_ttest_paired(const double *x, const double *y, size_t n, double conf,
                              somna_stats_result *r, somna_err *err);
 
