@@ -45,7 +45,8 @@ static void usage(FILE *out)
             "                 with Holm and Benjamini-Hochberg     --y --group --subject\n"
             "  friedman       Friedman test; pairwise Wilcoxon with Holm and BH (same columns)\n"
             "  lmm            linear mixed model y ~ group + covariates + (1 | subject), REML,\n"
-            "                 Satterthwaite df     --y --subject [--group] [--covariate]...\n"
+            "                 Satterthwaite (or Kenward-Roger) df, F tests, pairwise contrasts\n"
+            "                 --y --subject [--group] [--covariate] [--factor] [--interaction]\n"
             "                 (dose-response: --covariate minutes, the slope per minute)\n"
             "  mcnemar        McNemar chi-square and exact test for paired categories\n"
             "                 --before --after (one row per participant)\n"
@@ -53,7 +54,8 @@ static void usage(FILE *out)
             "  fisher         Fisher's exact test (2 x 2: odds ratio and CI; r x c: p)\n"
             "                 --group --y\n"
             "  permutation    N-of-1 randomization test: nights after sessions vs others,\n"
-            "                 rows in night order  --y --group SESSION(0/1) [--lag N]\n"
+            "                 rows in night order  --y --session COL (0/1, yes/no; alias\n"
+            "                 --group) [--lag N]\n"
             "  meta           random-effects meta-analysis   --yi --vi [--method DL|REML]\n"
             "\n"
             );
@@ -97,7 +99,7 @@ static void usage(FILE *out)
             "  somna stats wilcoxon prepost.csv --before sol_pre --after sol_post --json\n"
             "  somna stats rmanova trial.csv --y sol --group condition --subject id\n"
             "  somna stats lmm trial.csv --y sol --group condition --subject id --factor period\n"
-            "  somna stats permutation diary.csv --y sol --group massage --lag 2 --seed 7\n"
+            "  somna stats permutation diary.csv --y sol --session massage --lag 2 --seed 7\n"
             "  somna stats meta studies.csv --yi g --vi var_g --method DL\n"
             "\n"
             "Exit status: 0 success, 1 usage error, 2 bad input or not computable.\n");
@@ -1482,7 +1484,7 @@ static int run_permutation(const somna_table *t, const opts *o, somna_err *err)
 {
     report rep = {0};
     size_t cy, cg;
-    if (need_col(t, "y", o->y, &cy, err) || need_col(t, "group", o->group, &cg, err))
+    if (need_col(t, "y", o->y, &cy, err) || need_col(t, "session", o->group, &cg, err))
         return SOMNA_E_ARG;
     double *y = malloc((t->n_rows + 1) * sizeof *y);
     int *s = malloc((t->n_rows + 1) * sizeof *s);
@@ -1661,6 +1663,7 @@ int cmd_stats(int argc, char **argv)
     static const struct option lo[] = {
         {"y", required_argument, NULL, O_Y},           {"group", required_argument, NULL, O_GROUP},
         {"subject", required_argument, NULL, O_SUBJECT}, {"pair-by", required_argument, NULL, O_SUBJECT},
+        {"session", required_argument, NULL, O_GROUP},
         {"ref", required_argument, NULL, O_REF},       {"covariate", required_argument, NULL, O_COV},
         {"factor", required_argument, NULL, O_FACTOR}, {"ddf", required_argument, NULL, O_DDF},
         {"interaction", required_argument, NULL, O_INTER},
