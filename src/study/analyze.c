@@ -118,6 +118,8 @@ static int load_measure(somna_db *db, int64_t study_id, const somna_study_desc *
             continue;
         obs *b = &x->o[x->n];
         b->cond = cond_index(d, somna_db_get_text(&r, i, 1));
+        if (b->cond < 0 && d->n_conditions == 1)
+            b->cond = 0; /* a single-arm study: every value belongs to its one condition */
         b->period = (long)somna_db_get_int(&r, i, 2, -1);
         b->time_index = somna_db_get_double(&r, i, 3);
         const char *occ = somna_db_get_text(&r, i, 4);
@@ -705,6 +707,30 @@ static int analyze_parallel(const somna_study_desc *d, const char *measure, cons
             if (somna_stats_percent_change(v, w, n, NULL, &rom, NULL, &er) == SOMNA_OK)
                 e.pct_change = rom;
             rc = push_effect(a, &e);
+            /* PSQI: poor (global > 5, Buysse 1989) vs good sleepers before and
+             * after, McNemar's test (exact binomial p) of the change */
+            if (!rc && somna_strieq(measure, "PSQI")) {
+                long tab[4] = {0, 0, 0, 0}; /* rows before, cols after: 0 poor, 1 good */
+                for (size_t i = 0; i < n; i++)
+                    tab[(w[i] > 5 ? 0 : 2) + (v[i] > 5 ? 0 : 1)]++;
+                somna_study_effect m2;
+                effect_init(&m2, measure, d->conditions[c].code, "baseline", "mcnemar");
+                somna_strlcpy(m2.effect_name, "% good", sizeof m2.effect_name);
+                m2.n = (int)n;
+                m2.mean = 100.0 * (double)(tab[1] + tab[3]) / (double)n;
+                m2.ref_mean = 100.0 * (double)(tab[2] + tab[3]) / (double)n;
+                m2.diff = m2.mean - m2.ref_mean;
+                double p_exact = NAN;
+                if (somna_stats_mcnemar(tab, 2, 1, &r, &p_exact, &er) == SOMNA_OK) {
+                    m2.statistic = r.statistic;
+                    m2.df = r.df;
+                    m2.p = p_exact;
+                    m2.p_nonparam = r.p;
+                } else {
+                    note(&m2, "McNemar", &er);
+                }
+                rc = push_effect(a, &m2);
+            }
         }
     }
     free(sum);

@@ -579,6 +579,47 @@ static void test_url_password_not_in_messages(void **state)
     assert_non_null(strstr(err.msg, "password=*** dbname=x"));
 }
 
+/* Pre-post in one arm: paired follow-up vs baseline, and for the PSQI the
+ * poor -> good sleeper change by McNemar's test. */
+static void test_prepost_psqi_mcnemar(void **state)
+{
+    (void)state;
+    somna_err err;
+    somna_db *db = fresh_db();
+    static const char *const codes[] = {"A", "B", "C", "D", "E"};
+    int64_t sid = setup_study(db,
+                              "name = F\ndesign = prepost\nseed = 4\n"
+                              "condition = foot | Foot massage | foot | 20 | moderate | feet\noutcomes = PSQI\n",
+                              codes, 5);
+    char path[512];
+    tmpfile_with("psqi.csv",
+                 "participant,timepoint,PSQI\nA,pre,9\nA,post,4\nB,pre,11\nB,post,9\nC,pre,8\nC,post,5\n"
+                 "D,pre,12\nD,post,8\nE,pre,7\nE,post,3\n",
+                 path, sizeof path);
+    somna_study_import_stats st;
+    somna_study_import_opts io;
+    memset(&io, 0, sizeof io);
+    io.instrument = "PSQI";
+    OK(somna_study_import(db, sid, SOMNA_STUDY_IMPORT_QUESTIONNAIRE, path, &io, &st, &err));
+    somna_study_analysis a;
+    OK(somna_study_analyze(db, sid, NULL, &a, &err));
+    assert_int_equal(a.n_effects, 2);
+    /* R: t.test(c(4,9,5,8,3), c(9,11,8,12,7), paired = TRUE) */
+    assert_string_equal(a.effects[0].test, "paired-t");
+    assert_close_rel(a.effects[0].diff, -3.6, 1e-12);
+    assert_close_rel(a.effects[0].p, 0.00212288305383947, 1e-9);
+    /* all 5 poor before, 3 good after: binom.test(3, 3) p = 0.25;
+     * mcnemar.test(matrix(c(2, 0, 3, 0), 2)) p = 0.248213078989924 */
+    const somna_study_effect *m = &a.effects[1];
+    assert_string_equal(m->test, "mcnemar");
+    assert_close_rel(m->ref_mean, 0.0, 1e-12);
+    assert_close_rel(m->mean, 60.0, 1e-12);
+    assert_close_rel(m->p, 0.25, 1e-12);
+    assert_close_rel(m->p_nonparam, 0.248213078989924, 1e-9);
+    somna_study_analysis_free(&a);
+    somna_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -595,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_nof1_equals_stats_engine),
         cmocka_unit_test(test_biomarkers_and_export),
         cmocka_unit_test(test_url_password_not_in_messages),
+        cmocka_unit_test(test_prepost_psqi_mcnemar),
     };
     if (is_pg())
         fprintf(stderr, "study DB suite on PostgreSQL: %s\n", getenv("SOMNA_TEST_DB_URL"));
