@@ -111,4 +111,15 @@ expect_exit 0 "$SOMNA" study import --db "$DB" manifest "$TMP/man.csv"
 expect_exit 0 "$SOMNA" study export --db "$DB" --table nights
 # session 21:10 + 30 min ends 21:40; lights off 22:40 -> 1 hour
 expect_grep "^P5,relax,2,night,period 2,2,NA,22:40,NA,1$" "$TMP/out"
+# ---- two importers at once: SQLite serialises them (BEGIN IMMEDIATE + busy timeout), both succeed -------
+{ echo "participant,condition,period,measure,value"; for i in $(seq 1 100); do echo "P2,control,2,Y$i,$i"; done; } >"$TMP/c1.csv"
+{ echo "participant,condition,period,measure,value"; for i in $(seq 1 100); do echo "P5,control,1,Z$i,$i"; done; } >"$TMP/c2.csv"
+SOMNA_TEST_IMPORT_DELAY_MS=5 "$SOMNA" study import --db "$DB" measures "$TMP/c1.csv" >"$TMP/c1.out" 2>&1 &
+p1=$!
+SOMNA_TEST_IMPORT_DELAY_MS=5 "$SOMNA" study import --db "$DB" measures "$TMP/c2.csv" >"$TMP/c2.out" 2>&1 &
+p2=$!
+wait $p1 || fail "first concurrent import failed: $(cat "$TMP/c1.out")"
+wait $p2 || fail "second concurrent import failed: $(cat "$TMP/c2.out")"
+expect_exit 0 "$SOMNA" study export --db "$DB" --table outcomes
+[ "$(grep -c ',[YZ][0-9]*,' "$TMP/out")" = 200 ] || fail "concurrent imports: $(grep -c ',[YZ][0-9]*,' "$TMP/out") of 200 rows"
 finish
