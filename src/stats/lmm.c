@@ -10,7 +10,9 @@
  * scan.  Denominator df by Satterthwaite (1946) with the observed Hessian of
  * the REML deviance in lme4's (theta, sigma) parameters, as lmerTest
  * (Kuznetsova, Brockhoff & Christensen 2017) computes it numerically; here
- * the Hessian is analytic (Searle, Casella & McCulloch 1992, 6.8).
+ * the Hessian is analytic (Searle, Casella & McCulloch 1992, 6.8).  Kenward
+ * & Roger (1997) adjusted covariance and F tests as pbkrtest.  No n x n
+ * matrix is ever formed: every quantity reduces to per-group sums.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -20,7 +22,6 @@
 
 #include "somna/parse.h"
 #include "stats/stats_internal.h"
-
 
 /* Cholesky of a p x p SPD matrix in place (lower); 0 or -1 if not PD. */
 static int chol(double *A, size_t p)
@@ -519,7 +520,7 @@ int somna_stats_lmm_fit(const double *X, const double *y, const size_t *group, s
     lmm_plan pl;
     memset(&pl, 0, sizeof pl);
     int rc = SOMNA_OK;
-    double *C = NULL, *df = NULL;
+    double *C = NULL, *unit = NULL; /* unit: e_j for the coefficient contrasts */
     if (!map || !grp) {
         rc = somna_fail(err, SOMNA_E_NOMEM, "out of memory");
         goto done;
@@ -558,10 +559,10 @@ int somna_stats_lmm_fit(const double *X, const double *y, const size_t *group, s
     pl.tmp = malloc(p * sizeof(double));
     gsize = calloc(G, sizeof *gsize);
     C = malloc(p * p * sizeof *C);
-    df = malloc(p * sizeof *df);
+    unit = malloc(p * sizeof *unit);
     m->coef = calloc(p, sizeof *m->coef);
     if (!pl.XtX || !pl.s || !pl.Xty || !pl.sy || !pl.yty || !pl.ni || !pl.A || !pl.L || !pl.c || !pl.beta ||
-        !pl.tmp || !gsize || !C || !df || !m->coef) {
+        !pl.tmp || !gsize || !C || !unit || !m->coef) {
         rc = somna_fail(err, SOMNA_E_NOMEM, "out of memory");
         goto done;
     }
@@ -669,15 +670,15 @@ int somna_stats_lmm_fit(const double *X, const double *y, const size_t *group, s
         m->coef[j].estimate = pl.beta[j];
     for (size_t j = 0; j < p; j++) {
         for (size_t a = 0; a < p; a++)
-            df[a] = a == j ? 1.0 : 0.0;
-        somna_stats_lmm_contrast(m, df, conf, &m->coef[j], NULL);
+            unit[a] = a == j ? 1.0 : 0.0;
+        somna_stats_lmm_contrast(m, unit, conf, &m->coef[j], NULL);
     }
 done:
     free(map);
     free(grp);
     free(gsize);
     free(C);
-    free(df);
+    free(unit);
     plan_free(&pl);
     if (rc != SOMNA_OK)
         somna_stats_lmm_free(m);
