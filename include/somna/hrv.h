@@ -52,8 +52,9 @@ void somna_hrv_series_free(somna_hrv_series *s);
 /* The Cardiovascular Signal Toolbox's way (Vest et al. 2018, HEAD
  * eec46e7: Main_HRV_Analysis + RRIntervalPreprocess with its defaults):
  * intervals between ALL consecutive annotation times `sample` / fs (the
- * Toolbox's demo does not drop non-beat marks), times = running sum from
- * the first annotation, only t < max_t_s (0 = all); then intervals shorter
+ * Toolbox's demo does not drop non-beat marks), times = running (floating
+ * point) sum of the intervals from the first annotation, only t < max_t_s
+ * (0 = all); then intervals shorter
  * than one sample and >= 2 s removed, "spikes" removed (differing by
  * >= 20 % from both the median of the 5 previous and of the 5 next
  * intervals), then intervals < 60/160 s.  Every kept interval is NN and

@@ -126,11 +126,16 @@ int somna_hrv_toolbox_series(const int64_t *sample, size_t n, double fs, double 
         goto done;
     }
     size_t k = 0;
+    double ti = 0.0;
     for (size_t i = 0; i < m; i++) {
-        double ti = (double)(sample[i + 1] - sample[0]) / fs;
+        /* t = cumsum(rr) in floating point, as the Toolbox's demo computes
+         * it: the rounding decides on which side of a window edge a beat
+         * falls (e.g. 2459.9999999 s, not 2460) */
+        double ri = (double)(sample[i + 1] - sample[i]) / fs;
+        ti += ri;
         if (max_t_s > 0 && !(ti < max_t_s))
             break;
-        rr[k] = (double)(sample[i + 1] - sample[i]) / fs;
+        rr[k] = ri;
         t[k] = ti;
         k++;
     }
@@ -300,6 +305,50 @@ double somna_hrv_sampen(const double *x, size_t n, int m, double r)
     if (a == 0 || b == 0)
         return NAN;
     return -log(a / b);
+}
+
+/* The Toolbox's SampEn (fastSampen on the z-scored window, m = 2,
+ * r = 0.15, Chebyshev distance strictly below r): the fraction of matching
+ * pairs among the N-m+1 templates of length m over that among the N-m of
+ * length m+1 -- ratios of means with different denominators, unlike
+ * Richman & Moorman's counts. */
+static double sampen_toolbox(const double *x, size_t n, int m, double r)
+{
+    size_t mm = (size_t)m;
+    if (n < mm + 3)
+        return NAN;
+    double mean = 0, ss = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += x[i];
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        ss += (x[i] - mean) * (x[i] - mean);
+    double sd = sqrt(ss / (double)(n - 1));
+    if (!(sd > 0))
+        return NAN;
+    double *z = malloc(n * sizeof *z);
+    if (!z)
+        return NAN;
+    for (size_t i = 0; i < n; i++)
+        z[i] = (x[i] - mean) / sd;
+    size_t t1 = n - mm + 1, t2 = n - mm; /* templates of length m and m+1 */
+    double a = 0, b = 0;
+    for (size_t i = 0; i + 1 < t1; i++)
+        for (size_t j = i + 1; j < t1; j++) {
+            size_t k = 0;
+            while (k < mm && fabs(z[i + k] - z[j + k]) < r)
+                k++;
+            if (k < mm)
+                continue;
+            a += 1;
+            if (j < t2 && fabs(z[i + mm] - z[j + mm]) < r)
+                b += 1;
+        }
+    free(z);
+    double pa = a / ((double)t1 * (double)(t1 - 1) / 2.0), pb = b / ((double)t2 * (double)(t2 - 1) / 2.0);
+    if (!(pa > 0) || !(pb > 0))
+        return NAN;
+    return -log(pb / pa);
 }
 
 double somna_hrv_dfa(const double *x, size_t n, size_t smin, size_t smax)
@@ -594,7 +643,8 @@ int somna_hrv_compute(const somna_hrv_series *s, const somna_hrv_opts *opts, som
             "HF needs >= 6.7 s of NN intervals (one period of 0.15 Hz)"};
         for (int b = 0; b < 4; b++) {
             double slowest = lims[b][0] > 0 ? lims[b][0] : lims[b][1];
-            if (r->span_s * slowest >= 1.0 - 1e-9)
+            /* the Toolbox reports every band of every window: so does its mode */
+            if (opts->toolbox_compat || r->span_s * slowest >= 1.0 - 1e-9)
                 r->v[idx[b]] = bands[b];
             else
                 set_null(r, idx[b], short_why[b]);
@@ -625,7 +675,8 @@ int somna_hrv_compute(const somna_hrv_series *s, const somna_hrv_opts *opts, som
     else if (n > 60000)
         set_null(r, SOMNA_HRV_SAMPEN, "more than 60000 NN intervals (O(n^2)); use --window");
     else {
-        r->v[SOMNA_HRV_SAMPEN] = somna_hrv_sampen(x, n, 2, 0.2 * sdnn);
+        r->v[SOMNA_HRV_SAMPEN] =
+            opts->toolbox_compat ? sampen_toolbox(x, n, 2, 0.15) : somna_hrv_sampen(x, n, 2, 0.2 * sdnn);
         if (!isfinite(r->v[SOMNA_HRV_SAMPEN]))
             set_null(r, SOMNA_HRV_SAMPEN, "no matching templates (undefined)");
     }

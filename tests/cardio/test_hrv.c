@@ -82,7 +82,8 @@ static void test_get_hrv_mitdb100(void **state)
 }
 
 /* Toolbox compatibility: every nsr001 window of the reference CSV within
- * 2 % for SDNN, RMSSD, pNN50, LF, HF, SD1, SD2.  The demo used Fs = 125
+ * 1e-4 (the issue asks for 2 %) for SDNN, RMSSD, pNN50, LF, HF, SD1, SD2,
+ * and also NNmean, ULF, VLF, total power and the Toolbox's SampEn.  The demo used Fs = 125
  * (not the header's 128) and the first 2 h: reproduced on purpose. */
 static void test_toolbox_nsr001(void **state)
 {
@@ -104,11 +105,14 @@ static void test_toolbox_nsr001(void **state)
     somna_table tab;
     if (somna_table_read(csv, NULL, &tab, &err))
         fail_msg("%s", err.msg);
-    const char *cols[7] = {"SDNN", "RMSSD", "pnn50", "lf", "hf", "SD1", "SD2"};
-    const int ms[7] = {SOMNA_HRV_SDNN, SOMNA_HRV_RMSSD, SOMNA_HRV_PNN50, SOMNA_HRV_LF,
-                       SOMNA_HRV_HF,   SOMNA_HRV_SD1,   SOMNA_HRV_SD2};
-    size_t col[7], cpat, cts;
-    for (int c = 0; c < 7; c++)
+    enum { NC = 12 };
+    const char *cols[NC] = {"SDNN",   "RMSSD", "pnn50", "lf",     "hf",    "SD1",
+                            "SD2",    "NNmean", "ulf",  "vlf",    "ttlpwr", "SampEn"};
+    const int ms[NC] = {SOMNA_HRV_SDNN, SOMNA_HRV_RMSSD, SOMNA_HRV_PNN50, SOMNA_HRV_LF,     SOMNA_HRV_HF,
+                        SOMNA_HRV_SD1,  SOMNA_HRV_SD2,   SOMNA_HRV_AVNN,  SOMNA_HRV_ULF,    SOMNA_HRV_VLF,
+                        SOMNA_HRV_TOTPWR, SOMNA_HRV_SAMPEN};
+    size_t col[NC], cpat, cts;
+    for (int c = 0; c < NC; c++)
         assert_int_equal(somna_table_require_col(&tab, cols[c], &col[c], &err), 0);
     assert_int_equal(somna_table_require_col(&tab, "patID", &cpat, &err), 0);
     assert_int_equal(somna_table_require_col(&tab, "t_start", &cts, &err), 0);
@@ -116,7 +120,7 @@ static void test_toolbox_nsr001(void **state)
     somna_hrv_default_opts(&o);
     o.toolbox_compat = 1;
     size_t nwin = 0, bad = 0;
-    double worst[7] = {0};
+    double worst[NC] = {0};
     for (size_t row = 0; row < tab.n_rows; row++) {
         if (strcmp(somna_table_cell(&tab, row, cpat), "nsr001") != 0)
             continue;
@@ -126,18 +130,18 @@ static void test_toolbox_nsr001(void **state)
         assert_int_equal(somna_hrv_select_time(&s, t0, t0 + 300, &w, &err), 0);
         somna_hrv_result r;
         assert_int_equal(somna_hrv_compute(&w, &o, &r, &err), 0);
-        for (int c = 0; c < 7; c++) {
+        for (int c = 0; c < NC; c++) {
             double want;
             assert_int_equal(somna_table_get_double(&tab, row, col[c], &want, &err), 0);
             if (ms[c] == SOMNA_HRV_PNN50)
                 want *= 100; /* the Toolbox reports a fraction, we report % */
             double got = r.v[ms[c]];
             double rel = fabs(got - want) / fmax(fabs(want), 1e-12);
-            if (ms[c] == SOMNA_HRV_PNN50 && fabs(got - want) < 0.05)
-                rel = 0; /* one interval pair in 300 s is ~0.2 %: compare absolutely near 0 */
             if (rel > worst[c])
                 worst[c] = rel;
-            if (!(rel <= 0.02)) {
+            /* the issue asks for 2 %; the CSV prints 5-6 digits and we match
+             * them, so hold every window to 1e-4 */
+            if (!(rel <= 1e-4)) {
                 bad++;
                 if (bad < 10)
                     print_message("t=%g %s: got %.6g want %.6g\n", t0, cols[c], got, want);
@@ -147,8 +151,9 @@ static void test_toolbox_nsr001(void **state)
         nwin++;
     }
     print_message("nsr001: %zu windows, worst rel. diff SDNN %.2g RMSSD %.2g pNN50 %.2g LF %.2g HF %.2g SD1 %.2g "
-                  "SD2 %.2g\n",
-                  nwin, worst[0], worst[1], worst[2], worst[3], worst[4], worst[5], worst[6]);
+                  "SD2 %.2g NNmean %.2g ULF %.2g VLF %.2g TOTPWR %.2g SampEn %.2g\n",
+                  nwin, worst[0], worst[1], worst[2], worst[3], worst[4], worst[5], worst[6], worst[7], worst[8],
+                  worst[9], worst[10], worst[11]);
     assert_int_equal(nwin, 231);
     assert_int_equal(bad, 0);
     somna_table_free(&tab);
