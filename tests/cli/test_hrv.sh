@@ -51,6 +51,19 @@ awk -F'[:,]' '
   /"LF_HF"/ {e += rel($2, 0.140333) > 0.02}
   END {exit e}' "$TMP/out" || fail "mitdb 100 vs get_hrv: $(head -30 "$TMP/out")"
 
+# --filter removes some intervals (record 100 has 33 A and 1 V beats, whose
+# neighbours are already non-NN; the filter may only remove, never add)
+n0=$(awk -F'[:,]' '/"n_nn"/ {print $2 + 0; exit}' "$TMP/out")
+expect_exit 0 "$SOMNA" hrv "$DATA/mitdb/100" --ann atr --filter --json
+n1=$(awk -F'[:,]' '/"n_nn"/ {print $2 + 0; exit}' "$TMP/out")
+expect_grep '"n_filtered"' "$TMP/out"
+[ "$n1" -le "$n0" ] && [ "$n1" -gt $((n0 * 9 / 10)) ] || fail "--filter: NN $n0 -> $n1"
+# --welch: the HF band of the same series by another estimator stays the same order
+expect_exit 0 "$SOMNA" hrv "$DATA/mitdb/100" --ann atr --welch --json
+expect_grep '"psd": "welch"' "$TMP/out"
+awk -F'[:,]' '/"HF":/ {v = $2} END {exit !(v > 551.867 / 2 && v < 551.867 * 2)}' "$TMP/out" ||
+  fail "--welch HF $(grep '"HF":' "$TMP/out") far from the Lomb value"
+
 # per stage: first 30 epochs W, last 31 N2 (one stage per line)
 { for i in $(seq 30); do echo W; done; for i in $(seq 31); do echo N2; done; } >"$TMP/hyp.txt"
 expect_exit 0 "$SOMNA" hrv "$DATA/mitdb/100" --ann atr --hypno "$TMP/hyp.txt" --json
