@@ -2,11 +2,14 @@
 # WFDB decoding speed, somna vs the WFDB software, in one run.
 #   bench/wfdb_read.sh [RUNS]        (default 3; best of RUNS for each reader)
 # For each ../shared/data/mitdb record 100-124 (format 212, 2 x 650000
-# samples), times three processes from a warm page cache:
-#   somna   bench/wfdb_read.c: somna_wfdb_open + read_physical of every sample
-#   rdsamp  `rdsamp -r REC -p > /dev/null` (the reference tool; it also formats text)
-#   libwfdb bench/wfdb_read_peer.c: isigopen + getvec + aduphys, no text
-# and prints per-record milliseconds, the ratios, and the totals.  The two
+# samples), from a warm page cache:
+#   - whole processes, best of RUNS: somna (bench/wfdb_read.c: open, decode
+#     every sample to physical units, close) against the reference tool
+#     `rdsamp -r REC -p > /dev/null` (which also formats text);
+#   - in one process, best of 5 x RUNS repetitions: somna's open + decode
+#     against the WFDB library's isigopen + getvec + aduphys
+#     (bench/wfdb_read_peer.c), i.e. decoder against decoder.
+# Prints per-record milliseconds, the ratios and the totals.  The two
 # decoders' checksums (sum of all physical values) must agree.
 # Environment: SOMNA_WFDB_BIN (default /work/peers/wfdb-install/bin),
 #              SOMNA_SHARED_DATA (default ../shared/data).
@@ -27,20 +30,15 @@ cc -std=gnu11 -O2 -I"$bin/../include" bench/wfdb_read_peer.c -L"$lib" -lwfdb -lm
 export LD_LIBRARY_PATH=$lib WFDB=". $data"
 
 ms() { # ms CMD...: best wall time of the whole process over $runs runs, in microseconds
-  local best=999999999 t0 t1
+  local best=999999999999999 t0 t1
   for _ in $(seq "$runs"); do
     t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N)
     (( (t1 - t0) < best )) && best=$((t1 - t0))
   done
   echo $((best / 1000))
 }
-inproc() { # inproc CMD...: best in-process open+decode time over $runs runs, microseconds
-  local best=999999999 t
-  for _ in $(seq "$runs"); do
-    t=$("$@" | awk '{ print $2 }')
-    (( t < best )) && best=$t
-  done
-  echo "$best"
+inproc() { # inproc CMD...: best in-process open+decode time, microseconds
+  "$@" "$((runs * 5))" | awk '{ print $2 }'
 }
 
 echo "whole process (ms): somna_read vs rdsamp -p >/dev/null | in-process open+decode (ms): somna vs libwfdb getvec"
