@@ -248,14 +248,15 @@ static int read_annotations(somna_edf *e, somna_err *err)
                 continue;
             c.timekeeping = e->plus && s == e->first_annot;
             c.n_tals = 0;
-            char where[128];
-            snprintf(where, sizeof where, "%s: data record %lld, signal %d (%s)", e->name, (long long)r + 1, s + 1,
-                     h->signals[s].label);
             edf_tal_cb cb = {on_tal, &c};
             size_t nbytes = (size_t)h->signals[s].samples_per_record * (size_t)e->bytes_per_sample;
-            int rc = somna_edf_parse_tals(rec + e->sig_offset[s], nbytes, where, &cb, err);
-            if (rc != SOMNA_OK)
+            int rc = somna_edf_parse_tals(rec + e->sig_offset[s], nbytes, NULL, &cb, err);
+            if (rc != SOMNA_OK) {
+                if (rc == SOMNA_E_FORMAT)
+                    somna_err_prefix(err, "%s: data record %lld, signal %d (%s)", e->name, (long long)r + 1, s + 1,
+                                     h->signals[s].label);
                 return rc;
+            }
         }
         if (!e->plus)
             continue;

@@ -43,7 +43,7 @@ typedef struct edf_tal_cb {
 
 /* Parse the TALs in one annotation signal's bytes of one record (EDF+ spec
  * section 2.2: "+onset[\x15duration]\x14text\x14...\x14\x00", then \x00 padding).
- * `where` names the record/signal for messages. */
+ * `where` (may be NULL) prefixes failure messages. */
 int somna_edf_parse_tals(const unsigned char *buf, size_t len, const char *where, const edf_tal_cb *cb,
                          somna_err *err);
 

@@ -7,6 +7,7 @@
  * Duration = digits with an optional fraction.  The bytes after the last TAL
  * of a record's annotation signal are 0x00 padding.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +43,22 @@ static void printable(const unsigned char *s, size_t n, char *out, size_t size)
     out[o < size ? o : size - 1] = '\0';
 }
 
+/* Failure message, prefixed with `where` when the caller gave one (the
+ * reader passes NULL and prefixes only on failure: formatting a location
+ * for every record of a long night would cost more than parsing it). */
+static int tal_fail(somna_err *err, const char *where, const char *fmt, ...) SOMNA_PRINTF(3, 4);
+static int tal_fail(somna_err *err, const char *where, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (where)
+        return somna_fail(err, SOMNA_E_FORMAT, "%s: %s", where, msg);
+    return somna_fail(err, SOMNA_E_FORMAT, "%s", msg);
+}
+
 int somna_edf_parse_tals(const unsigned char *buf, size_t len, const char *where, const edf_tal_cb *cb,
                          somna_err *err)
 {
@@ -49,25 +66,24 @@ int somna_edf_parse_tals(const unsigned char *buf, size_t len, const char *where
     while (pos < len && buf[pos] != 0) {
         size_t start = pos;
         if (buf[pos] != '+' && buf[pos] != '-')
-            return somna_fail(err, SOMNA_E_FORMAT,
-                              "%s: TAL at byte %zu: onset must start with '+' or '-', found byte 0x%02x", where,
-                              start, buf[pos]);
+            return tal_fail(err, where,
+                            "TAL at byte %zu: onset must start with '+' or '-', found byte 0x%02x", start, buf[pos]);
         size_t o0 = pos;
         pos++;
         while (pos < len && buf[pos] != TAL_TEXT_SEP && buf[pos] != TAL_DUR_SEP && buf[pos] != 0)
             pos++;
         if (pos >= len || buf[pos] == 0)
-            return somna_fail(err, SOMNA_E_FORMAT,
-                              "%s: TAL at byte %zu: onset is not followed by 0x14 or 0x15 before the end of "
-                              "the annotation signal",
-                              where, start);
+            return tal_fail(err, where,
+                            "TAL at byte %zu: onset is not followed by 0x14 or 0x15 before the end of "
+                            "the annotation signal",
+                            start);
         char shown[96];
         double onset;
         if (!tal_number_ok(buf + o0 + 1, pos - o0 - 1) ||
             somna_parse_double((const char *)buf + o0, pos - o0, &onset) != 0) {
             printable(buf + o0, pos - o0, shown, sizeof shown);
-            return somna_fail(err, SOMNA_E_FORMAT, "%s: TAL at byte %zu: onset '%s' is not a number", where, start,
-                              shown);
+            return tal_fail(err, where, "TAL at byte %zu: onset '%s' is not a number", start,
+                            shown);
         }
         double duration = -1.0;
         int has_duration = 0;
@@ -76,15 +92,15 @@ int somna_edf_parse_tals(const unsigned char *buf, size_t len, const char *where
             while (pos < len && buf[pos] != TAL_TEXT_SEP && buf[pos] != 0)
                 pos++;
             if (pos >= len || buf[pos] == 0)
-                return somna_fail(err, SOMNA_E_FORMAT,
-                                  "%s: TAL at byte %zu: duration is not followed by 0x14 before the end of the "
-                                  "TAL",
-                                  where, start);
+                return tal_fail(err, where,
+                                "TAL at byte %zu: duration is not followed by 0x14 before the end of the "
+                                "TAL",
+                                start);
             if (!tal_number_ok(buf + d0, pos - d0) ||
                 somna_parse_double((const char *)buf + d0, pos - d0, &duration) != 0) {
                 printable(buf + d0, pos - d0, shown, sizeof shown);
-                return somna_fail(err, SOMNA_E_FORMAT, "%s: TAL at byte %zu: duration '%s' is not a number",
-                                  where, start, shown);
+                return tal_fail(err, where, "TAL at byte %zu: duration '%s' is not a number",
+                                start, shown);
             }
             has_duration = 1;
         }
@@ -94,22 +110,21 @@ int somna_edf_parse_tals(const unsigned char *buf, size_t len, const char *where
         size_t n_texts = 0;
         for (;;) {
             if (pos >= len)
-                return somna_fail(err, SOMNA_E_FORMAT,
-                                  "%s: TAL at byte %zu is not terminated by 0x14 0x00 before the end of the "
-                                  "annotation signal",
-                                  where, start);
+                return tal_fail(err, where,
+                                "TAL at byte %zu is not terminated by 0x14 0x00 before the end of the "
+                                "annotation signal",
+                                start);
             size_t t0 = pos;
             while (pos < len && buf[pos] != TAL_TEXT_SEP && buf[pos] != 0)
                 pos++;
             if (pos >= len)
-                return somna_fail(err, SOMNA_E_FORMAT,
-                                  "%s: TAL at byte %zu is not terminated by 0x14 0x00 before the end of the "
-                                  "annotation signal",
-                                  where, start);
+                return tal_fail(err, where,
+                                "TAL at byte %zu is not terminated by 0x14 0x00 before the end of the "
+                                "annotation signal",
+                                start);
             if (pos > t0) {
                 if (n_texts == TAL_MAX_TEXTS)
-                    return somna_fail(err, SOMNA_E_FORMAT, "%s: TAL at byte %zu has more than %d texts", where,
-                                      start, TAL_MAX_TEXTS);
+                    return tal_fail(err, where, "TAL at byte %zu has more than %d texts", start, TAL_MAX_TEXTS);
                 texts[n_texts] = (const char *)buf + t0;
                 lens[n_texts] = pos - t0;
                 n_texts++;
