@@ -175,9 +175,11 @@ static void test_numbers_exact(void **state)
         "4.9e-324", "100000000000000000000000", "3.14159265358979"};
     const size_t n = sizeof vals / sizeof vals[0];
     char text[2048] = "x\n";
+    size_t used = strlen(text);
     for (size_t i = 0; i < n; i++) {
-        strncat(text, vals[i], sizeof text - strlen(text) - 2);
-        strncat(text, "\n", sizeof text - strlen(text) - 1);
+        int w = snprintf(text + used, sizeof text - used, "%s\n", vals[i]);
+        assert_true(w > 0 && (size_t)w < sizeof text - used);
+        used += (size_t)w;
     }
     char p[1024];
     write_tmp(p, sizeof p, "ts_numbers.txt", text, strlen(text));
