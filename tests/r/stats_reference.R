@@ -325,3 +325,12 @@ co <- summary(m5)$coefficients
 for (j in seq_len(nrow(co))) out("lmm5", sprintf("coef%d", j - 1), co[j, c("Estimate", "Std. Error", "df", "t value", "Pr(>|t|)")])
 av <- anova(m5)
 out("lmm5_F", "interaction", c(av["group:time", "F value"], av["group:time", "NumDF"], av["group:time", "DenDF"], av["group:time", "Pr(>F)"]))
+# the exact/normal boundary of wilcox.test: n = 49 exact, n = 50 normal
+set.seed(8)
+d50 <- round(rnorm(50, 0.4, 1), 4)
+dat("pt7_after", d50); dat("pt7_before", rep(0, 50))
+w49 <- wilcox.test(d50[1:49], conf.int = TRUE); w50 <- wilcox.test(d50, conf.int = TRUE)
+htest("pt7_w49", w49); htest("pt7_w50", w50)
+# meta-analysis of two studies
+r2 <- rma(c(-0.3, 0.1), c(0.02, 0.05), method = "DL")
+out("meta2_DL", "res", c(r2$beta, r2$se, r2$tau2, r2$I2, r2$QE))

@@ -246,6 +246,23 @@ static void test_paired_all_equal(void **s)
     assert_true(isnan(ex("pt6_w", "ci", 0)) && isnan(r.ci_low) && isnan(r.ci_high));
 }
 
+static void test_wilcoxon_exact_boundary(void **s)
+{
+    (void)s;
+    size_t n;
+    const double *a = data("pt7_after", &n);
+    assert_int_equal(n, 50);
+    somna_stats_result r;
+    assert_int_equal(somna_stats_wilcoxon_signed(a, NULL, 49, 0.95, &r, NULL), 0);
+    assert_true(r.exact); /* R: exact when n < 50 */
+    check_htest("pt7_w49", &r, 1);
+    assert_int_equal(somna_stats_wilcoxon_signed(a, NULL, 50, 0.95, &r, NULL), 0);
+    assert_false(r.exact);
+    check_htest("pt7_w50", &r, 2);
+    const double *zero = data("pt7_before", &n);
+    same_flat_piece_signed(a, zero, 50, r.estimate, ex("pt7_w50", "estimate", 0));
+}
+
 static void test_paired_large_normal(void **s)
 {
     (void)s;
@@ -775,6 +792,14 @@ static void test_meta(void **s)
         for (size_t i = 0; i < 13; i++)
             assert_close_rel(got[i], ex(cases[m], "res", i), REL);
     }
+    {
+        double y2[2] = {-0.3, 0.1}, v2[2] = {0.02, 0.05};
+        somna_stats_meta_result o2;
+        assert_int_equal(somna_stats_meta(y2, v2, 2, SOMNA_STATS_META_DL, 0.95, &o2, NULL), 0);
+        double got[5] = {o2.mu, o2.se, o2.tau2, o2.i2, o2.q};
+        for (size_t i = 0; i < 5; i++)
+            assert_close_rel(got[i], ex("meta2_DL", "res", i), REL);
+    }
     const double *yh = data("metah_yi", &k), *vh = data("metah_vi", &k);
     somna_stats_meta_result o;
     assert_int_equal(somna_stats_meta(yh, vh, k, SOMNA_STATS_META_REML, 0.95, &o, NULL), 0);
@@ -886,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_paired_ties_zeros),
         cmocka_unit_test(test_paired_n2),
         cmocka_unit_test(test_paired_all_equal),
+        cmocka_unit_test(test_wilcoxon_exact_boundary),
         cmocka_unit_test(test_paired_large_normal),
         cmocka_unit_test(test_paired_missing),
         cmocka_unit_test(test_two_groups),
