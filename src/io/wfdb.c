@@ -22,8 +22,9 @@
 #include "somna/fileio.h"
 #include "somna/parse.h"
 
-/* Headers are a few KB; anything beyond this is not a header. */
-#define WFDB_HEADER_MAX ((size_t)16 << 20)
+/* Headers are a few KB (256 signals take ~15 KB); anything beyond this is
+ * not a header. */
+#define WFDB_HEADER_MAX ((size_t)1 << 20)
 /* Sample counts beyond 2^53 cannot be represented exactly as time. */
 #define WFDB_MAX_SAMPLES ((int64_t)1 << 53)
 #define WFDB_MAX_SPF 1000000
@@ -589,12 +590,23 @@ int somna_wfdb_open(const char *record, somna_wfdb_record **out, somna_err *err)
             rc = parse_record_line(r, hea, ln, q, le, &nsig, err);
             if (rc)
                 goto fail;
-            /* Each signal needs a line of at least 3 bytes: bound the
-             * allocation by the header size, not by the claim. */
-            if ((uint64_t)nsig > tlen / 3 + 1) {
+            /* Bound the allocation by the signal lines actually present,
+             * not by the claim. */
+            int64_t lines_left = 0;
+            for (const char *c = p; c < end;) {
+                const char *e = memchr(c, '\n', (size_t)(end - c));
+                if (!e)
+                    e = end;
+                while (c < e && is_ws(*c))
+                    c++;
+                if (c < e && *c != '#')
+                    lines_left++;
+                c = e < end ? e + 1 : end;
+            }
+            if (nsig > lines_left) {
                 rc = somna_fail(err, SOMNA_E_FORMAT,
-                                "%s:%d: number of signals %lld is impossible for a %zu-byte header", hea, ln,
-                                (long long)nsig, tlen);
+                                "%s: record line declares %lld signals but only %lld signal lines follow", hea,
+                                (long long)nsig, (long long)lines_left);
                 goto fail;
             }
             r->n_signals = (int)nsig;

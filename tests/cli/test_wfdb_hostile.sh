@@ -29,7 +29,7 @@ refuse nosigfile "nothere.dat"                               'nosigfile 1 360 3\
 refuse badgain   "gain is 'x2'"                              'badgain 1 360\nsix.dat 16 x2/mV\n'
 refuse negsamp   "number of samples per signal"              'negsamp 1 360 -1\nsix.dat 16\n'
 refuse hugesamp  "number of samples per signal"              'hugesamp 1 360 99999999999999999999\nsix.dat 16\n'
-refuse hugesig   "number of signals 2000000000 is impossible" 'hugesig 2000000000 360\nsix.dat 16\n'
+refuse hugesig   "declares 2000000000 signals but only 1 signal lines follow" 'hugesig 2000000000 360\nsix.dat 16\n'
 refuse badfs     "sampling frequency"                        'badfs 1 0\nsix.dat 16\n'
 refuse offset    "byte offset 4096 is beyond the end"        'offset 1 360\nsix.dat 16+4096\n'
 refuse spf       "samples per frame"                         'spf 1 360\nsix.dat 16x0\n'
