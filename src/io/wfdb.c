@@ -432,6 +432,12 @@ static int append_info(somna_wfdb_record *r, size_t *cap, size_t *used, const ch
     return 0;
 }
 
+static int cmp_signal_file(const void *a, const void *b, void *ctx)
+{
+    const somna_wfdb_signal *sig = ctx;
+    return strcmp(sig[*(const int *)a].file, sig[*(const int *)b].file);
+}
+
 static int open_groups(wfdb_impl *im, const char *hea, somna_err *err)
 {
     somna_wfdb_record *r = &im->pub;
@@ -445,11 +451,6 @@ static int open_groups(wfdb_impl *im, const char *hea, somna_err *err)
         somna_wfdb_signal *sg = &r->signals[s];
         int new_group = s == 0 || strcmp(sg->file, r->signals[s - 1].file) != 0;
         if (new_group) {
-            for (int t = 0; t < s; t++)
-                if (strcmp(r->signals[t].file, sg->file) == 0 && sg->format != 0)
-                    return somna_fail(err, SOMNA_E_FORMAT,
-                                      "%s: signal %d uses file %s like signal %d but is not listed next to it", hea,
-                                      s, sg->file, t);
             wfdb_group *g = &im->groups[im->n_groups++];
             g->first_sig = s;
             g->format = sg->format;
@@ -469,6 +470,29 @@ static int open_groups(wfdb_impl *im, const char *hea, somna_err *err)
         g->frame_samples += sg->samples_per_frame;
         g->n_sigs++;
     }
+    /* A file named again by a later, non-adjacent signal would be decoded
+     * as two streams: refuse.  Sorting the group file names keeps this
+     * O(n log n) for headers with many signals. */
+    int *order = malloc(sizeof(int) * (size_t)(im->n_groups ? im->n_groups : 1));
+    if (!order)
+        return somna_fail(err, SOMNA_E_NOMEM, "%s: out of memory", hea);
+    int n_named = 0;
+    for (int gi = 0; gi < im->n_groups; gi++)
+        if (im->groups[gi].format != 0)
+            order[n_named++] = im->groups[gi].first_sig;
+    qsort_r(order, (size_t)n_named, sizeof *order, cmp_signal_file, r->signals);
+    for (int k = 1; k < n_named; k++) {
+        if (strcmp(r->signals[order[k - 1]].file, r->signals[order[k]].file) == 0) {
+            int a = order[k - 1] < order[k] ? order[k - 1] : order[k];
+            int b = order[k - 1] < order[k] ? order[k] : order[k - 1];
+            free(order);
+            return somna_fail(err, SOMNA_E_FORMAT,
+                              "%s: signal %d uses file %s like signal %d but is not listed next to it", hea, b,
+                              r->signals[b].file, a);
+        }
+    }
+    free(order);
+
     /* Map each file and count the frames it holds. */
     int64_t min_frames = -1;
     for (int gi = 0; gi < im->n_groups; gi++) {

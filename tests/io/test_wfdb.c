@@ -325,6 +325,8 @@ static void test_header_errors(void **state)
     open_fails(d, "junk", SOMNA_E_FORMAT, "junk.hea:2:", "'q'");
     write_text(d, "mix.hea", "mix 2 360\nx.dat 16\nx.dat 212\n");
     open_fails(d, "mix", SOMNA_E_FORMAT, "mix.hea", "differ in format");
+    write_text(d, "nonadj.hea", "nonadj 3 360\nx.dat 16\ny.dat 16\nx.dat 16\n");
+    open_fails(d, "nonadj", SOMNA_E_FORMAT, "nonadj.hea", "signal 2 uses file x.dat like signal 0");
     write_text(d, "off.hea", "off 1 360\nx.dat 16+100\n");
     open_fails(d, "off", SOMNA_E_FORMAT, "off.hea", "byte offset 100");
     open_fails(d, "absent", SOMNA_E_IO, "absent.hea", NULL);
