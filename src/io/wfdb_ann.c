@@ -250,6 +250,11 @@ int somna_wfdb_ann_write_file(const char *path, const somna_wfdb_annotation *ann
         if (a->type < 0 || a->type > ANN_MAX_TYPE)
             return somna_fail(err, SOMNA_E_ARG, "%s: annotation %zu: type %d is outside 0..%d", path, i, a->type,
                               ANN_MAX_TYPE);
+        /* WFDB keeps these in C chars: values outside would not read back. */
+        if (a->subtype < -128 || a->subtype > 127 || a->num < -128 || a->num > 127 || a->chan < 0 || a->chan > 255)
+            return somna_fail(err, SOMNA_E_ARG,
+                              "%s: annotation %zu: subtype %d / num %d must be in -128..127 and chan %d in 0..255",
+                              path, i, a->subtype, a->num, a->chan);
         if (a->aux_len > 255)
             return somna_fail(err, SOMNA_E_ARG, "%s: annotation %zu: aux string of %zu bytes exceeds 255", path, i,
                               a->aux_len);

@@ -167,6 +167,9 @@ static void test_malformed(void **state)
     assert_int_equal(somna_wfdb_ann_write_file(path, &badt, 1, &err), SOMNA_E_ARG);
     FILE *f = fopen(path, "rb");
     assert_null(f);
+    somna_wfdb_annotation badc = {10, 1, 0, 256, 0, NULL, 0};
+    assert_int_equal(somna_wfdb_ann_write_file(path, &badc, 1, &err), SOMNA_E_ARG);
+    assert_non_null(strstr(err.msg, "chan 256"));
     /* A missing file names itself. */
     test_tmp_path(path, sizeof path, "wfdb_absent");
     assert_int_equal(somna_wfdb_ann_read(path, "atr", &a, &n, &err), SOMNA_E_IO);
