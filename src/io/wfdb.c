@@ -750,12 +750,16 @@ static inline int32_t dec310(const unsigned char *b, int64_t k)
     v = (v ^ 0x200) - 0x200;
     return v == -512 ? SOMNA_WFDB_INVALID : v;
 }
-/* 311: three 10-bit samples in the low 30 bits of a little-endian 32-bit word. */
+/* 311: three 10-bit samples in the low 30 bits of a little-endian 32-bit
+ * word (bits 0-9, 10-19, 20-29).  Each sample reads only the two bytes it
+ * lives in, so the partial group WFDB writes at the end of a file (2 or 3
+ * bytes) is never read past. */
 static inline int32_t dec311(const unsigned char *b, int64_t k)
 {
     const unsigned char *q = b + (k / 3) * 4;
-    uint32_t u = (uint32_t)q[0] | ((uint32_t)q[1] << 8) | ((uint32_t)q[2] << 16) | ((uint32_t)q[3] << 24);
-    int32_t v = (int32_t)((u >> (10 * (k % 3))) & 0x3FF);
+    int r = (int)(k % 3);
+    unsigned w = (unsigned)q[r] | ((unsigned)q[r + 1] << 8);
+    int32_t v = (int32_t)((w >> (2 * r)) & 0x3FF);
     v = (v ^ 0x200) - 0x200;
     return v == -512 ? SOMNA_WFDB_INVALID : v;
 }

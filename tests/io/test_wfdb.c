@@ -190,6 +190,42 @@ static void test_formats_single(void **state)
     }
 }
 
+/* Partial groups at the end of bit-packed files, as WFDB's writers flush
+ * them, and as many samples as whole ones the bytes hold. */
+static void test_packed_tails(void **state)
+{
+    (void)state;
+    char d[512];
+    mkdir_tmp(d, sizeof d, "wfdb_unit_tail");
+    /* 212: (7, -7) -> 07 F0 F9, then a lone 100 flushed as 2 bytes 64 00. */
+    const unsigned char d212[] = {0x07, 0xF0, 0xF9, 0x64, 0x00};
+    /* 310: (1, 2, 3): word0 = 1 << 1 | (3 & 0x1F) << 11 = 0x1802, word1 =
+     * 2 << 1 = 0x0004; a lone 4 flushed as one word 4 << 1 = 0x0008. */
+    const unsigned char d310[] = {0x02, 0x18, 0x04, 0x00, 0x08, 0x00};
+    /* 311: (1, 2, 3) = 1 | 2 << 10 | 3 << 20 = 0x00300801; then (4, 5) in
+     * 3 bytes: 4 | 5 << 10 = 0x1404 -> 04 14 00. */
+    const unsigned char d311[] = {0x01, 0x08, 0x30, 0x00, 0x04, 0x14, 0x00};
+    write_bytes(d, "t212.dat", d212, sizeof d212);
+    write_bytes(d, "t310.dat", d310, sizeof d310);
+    write_bytes(d, "t311.dat", d311, sizeof d311);
+    write_text(d, "t212.hea", "t212 1 10\nt212.dat 212\n");
+    write_text(d, "t310.hea", "t310 1 10\nt310.dat 310\n");
+    write_text(d, "t311.hea", "t311 1 10\nt311.dat 311\n");
+    const int32_t w212[] = {7, -7, 100}, w310[] = {1, 2, 3, 4}, w311[] = {1, 2, 3, 4, 5};
+    somna_wfdb_record *r = open_ok(d, "t212");
+    assert_int_equal(r->n_samples, 3);
+    expect_adu(r, 0, w212, 3);
+    somna_wfdb_close(r);
+    r = open_ok(d, "t310");
+    assert_int_equal(r->n_samples, 4);
+    expect_adu(r, 0, w310, 4);
+    somna_wfdb_close(r);
+    r = open_ok(d, "t311");
+    assert_int_equal(r->n_samples, 5);
+    expect_adu(r, 0, w311, 5);
+    somna_wfdb_close(r);
+}
+
 static void test_frames_skew_offset_groups(void **state)
 {
     (void)state;
@@ -441,6 +477,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_212),
         cmocka_unit_test(test_formats_single),
+        cmocka_unit_test(test_packed_tails),
         cmocka_unit_test(test_frames_skew_offset_groups),
         cmocka_unit_test(test_header_fields),
         cmocka_unit_test(test_header_errors),
