@@ -218,6 +218,8 @@ typedef struct somna_sim_study_params {
     int recordings;          /* 0 none, 1 ECG-only EDF, 2 full PSG EDF */
     int fs_eeg;              /* for full recordings */
     uint64_t seed;
+    int threads;             /* recordings simulated in parallel; 0 = online CPUs (max 8).
+                              * The files do not depend on it. */
     /* between-participant SDs and within-participant noise */
     double sd_sol_min, sd_tst_min, sd_hr_bpm, sd_emg_pct, sd_rcsq, sd_relax;
 } somna_sim_study_params;

@@ -18,10 +18,12 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "somna/fileio.h"
 #include "somna/json.h"
@@ -187,6 +189,72 @@ static void psqi_components(int global, somna_sim_rng *r, int comp[7])
         if (comp[j] < 3) {
             comp[j]++;
             g++;
+        }
+    }
+}
+
+/* ---- parallel recordings ------------------------------------------------------------- */
+typedef struct session_job {
+    int participant, period, condition;
+    char date[48], sid[48];
+    somna_sim_night_params np;
+    int rcsq[5];
+    int relax[2][10];
+    somna_sim_night_summary sum;
+    int rc;
+    somna_err err;
+} session_job;
+
+typedef struct study_run {
+    session_job *jobs;
+    int n, next, failed;
+    const char *recdir;
+    int recordings;
+    somna_err err0;      /* warning callback handed to every job */
+    pthread_mutex_t lock; /* guards next and failed */
+} study_run;
+
+/* Realised truth of a session without a recording: its hypnogram alone. */
+static int hypnogram_summary(const somna_sim_night_params *np, somna_sim_night_summary *sum, somna_err *err)
+{
+    somna_sim_rng hr;
+    somna_sim_rng_seed(&hr, np->seed, 1); /* the night generator's hypnogram stream */
+    somna_hypnogram h;
+    int rc = somna_sim_hypnogram(&np->sleep, &hr, &h, err);
+    if (rc)
+        return rc;
+    sum->sol_min = NAN;
+    for (size_t e = 0; e < h.n_epochs; e++) {
+        if (h.stages[e] >= 0 && h.stages[e] <= 4)
+            sum->stage_min[h.stages[e]] += h.epoch_s / 60.0;
+        if (isnan(sum->sol_min) && somna_stage_is_sleep(h.stages[e]))
+            sum->sol_min = (double)e * h.epoch_s / 60.0;
+    }
+    sum->tst_min = sum->stage_min[1] + sum->stage_min[2] + sum->stage_min[3] + sum->stage_min[4];
+    somna_sim_hypnogram_free(&h);
+    return SOMNA_OK;
+}
+
+static void *study_worker(void *arg)
+{
+    study_run *run = arg;
+    for (;;) {
+        pthread_mutex_lock(&run->lock);
+        int i = run->failed < 0 && run->next < run->n ? run->next++ : -1;
+        pthread_mutex_unlock(&run->lock);
+        if (i < 0)
+            return NULL;
+        session_job *jb = &run->jobs[i];
+        somna_err_init(&jb->err, run->err0.warn, run->err0.warn_ctx);
+        memset(&jb->sum, 0, sizeof jb->sum);
+        jb->rc = run->recordings ? somna_sim_night_write(&jb->np, run->recdir, jb->sid, &jb->sum, &jb->err)
+                                 : hypnogram_summary(&jb->np, &jb->sum, &jb->err);
+        if (jb->rc) {
+            somna_err_prefix(&jb->err, "session %s", jb->sid);
+            pthread_mutex_lock(&run->lock);
+            if (run->failed < 0 || i < run->failed)
+                run->failed = i;
+            pthread_mutex_unlock(&run->lock);
         }
     }
 }
@@ -407,11 +475,17 @@ int somna_sim_study_write(const somna_sim_study_params *p, const char *dir, int 
     }
     somna_json_array_end(&j);
 
-    /* sessions */
-    somna_json_key(&j, "sessions");
-    somna_json_array_begin(&j);
+    /* sessions, in three passes: (1) every random draw, in a fixed order,
+     * (2) the recordings, in parallel (each has its own seed, so the result
+     * does not depend on the number of threads), (3) the tables in order */
+    int max_jobs = p->n * (p->design == SOMNA_SIM_PARALLEL ? 1 : p->design == SOMNA_SIM_PREPOST ? 2 : k);
+    session_job *jobs = calloc((size_t)max_jobs, sizeof *jobs);
+    if (!jobs) {
+        rc = somna_fail(err, SOMNA_E_NOMEM, "simulate study: out of memory");
+        goto out;
+    }
     int n_sessions = 0;
-    for (int i = 0; i < p->n && rc == 0; i++) {
+    for (int i = 0; i < p->n; i++) {
         participant *q = &pt[i];
         int order[2 * SOMNA_SIM_MAX_CONDITIONS], n_per = 0;
         if (p->design == SOMNA_SIM_CROSSOVER || p->design == SOMNA_SIM_DOSE) {
@@ -426,141 +500,157 @@ int somna_sim_study_write(const somna_sim_study_params *p, const char *dir, int 
             order[1] = q->arm;
             n_per = 2;
         }
-        for (int s = 0; s < n_per && rc == 0; s++) {
+        for (int s = 0; s < n_per; s++) {
+            session_job *jb = &jobs[n_sessions++];
             const somna_sim_condition *cd = &p->conditions[order[s]];
+            jb->participant = i;
+            jb->period = s + 1;
+            jb->condition = order[s];
             int y = 2026, m = 2, d = 2;
             add_days(&y, &m, &d, i % 5 + 7 * s * (p->design == SOMNA_SIM_PREPOST ? 4 : 1));
-            char date[48], sid[48];
-            snprintf(date, sizeof date, "%04d-%02d-%02d", y, m, d);
-            snprintf(sid, sizeof sid, "%s_S%d", q->id, s + 1);
+            snprintf(jb->date, sizeof jb->date, "%04d-%02d-%02d", y, m, d);
+            snprintf(jb->sid, sizeof jb->sid, "%s_S%d", q->id, s + 1);
 
-            somna_sim_night_params np;
-            somna_sim_night_params_default(&np, p->nap);
+            somna_sim_night_params *np = &jb->np;
+            somna_sim_night_params_default(np, p->nap);
             if (p->nap)
-                np.sleep.tib_min = p->nap_min;
-            double tib = np.sleep.tib_min;
+                np->sleep.tib_min = p->nap_min;
+            double tib = np->sleep.tib_min;
             double base_sol = p->nap ? 14.0 : 18.0, base_tst = p->nap ? 0.62 * tib : 0.85 * tib;
             double sol = clampd(base_sol + q->u_sol + cd->d_sol_min + 2.0 * somna_sim_rng_normal(&r), 1.0, tib * 0.5);
             double tst = clampd(base_tst + q->u_tst + cd->d_tst_min + 4.0 * somna_sim_rng_normal(&r), tib * 0.2,
                                 tib - sol - (p->nap ? 2.0 : 30.0)); /* room for the awakenings */
             double n3 = clampd((p->nap ? 10.0 : 80.0) + q->u_n3 + cd->d_n3_min + 1.0 * somna_sim_rng_normal(&r), 0.0,
                                0.4 * tst);
-            np.seed = p->seed * 1000003ULL + (uint64_t)(i * 16 + s);
-            np.sleep.sol_min = sol;
-            np.sleep.efficiency = tst / tib;
-            np.sleep.n3_min = n3;
-            np.sleep.fragmentation = p->nap ? 1.0 : 2.0;
-            np.hr_bpm = clampd(66.0 + q->u_hr, 45.0, 100.0);
+            np->seed = p->seed * 1000003ULL + (uint64_t)(i * 16 + s);
+            np->sleep.sol_min = sol;
+            np->sleep.efficiency = tst / tib;
+            np->sleep.n3_min = n3;
+            np->sleep.fragmentation = p->nap ? 1.0 : 2.0;
+            np->hr_bpm = clampd(66.0 + q->u_hr, 45.0, 100.0);
             double hf = q->u_hf * cd->hf_ratio * exp(0.05 * somna_sim_rng_normal(&r));
-            np.hf_factor = clampd(sqrt(hf), 0.2, 5.0); /* RSA amplitude ~ sqrt(power) */
+            np->hf_factor = clampd(sqrt(hf), 0.2, 5.0); /* RSA amplitude ~ sqrt(power) */
             double emg = q->u_emg * (1.0 + cd->emg_pct / 100.0) * exp(0.02 * somna_sim_rng_normal(&r));
-            np.emg_tone_factor = clampd(emg, 0.1, 10.0);
-            np.fs_eeg = p->fs_eeg;
-            np.ecg_only = p->recordings == 1;
-            np.start_year = y;
-            np.start_month = m;
-            np.start_day = d;
-            np.start_hour = p->nap ? 13.5 : 23.0;
-            somna_sim_night_summary sum;
-            memset(&sum, 0, sizeof sum);
-            if (p->recordings) {
-                rc = somna_sim_night_write(&np, recdir, sid, &sum, err);
-                if (rc) {
-                    somna_err_prefix(err, "session %s", sid);
-                    break;
-                }
-            } else {
-                /* no recording: the hypnogram alone gives the realised truth */
-                somna_sim_rng hr;
-                somna_sim_rng_seed(&hr, np.seed, 1);
-                somna_hypnogram h;
-                rc = somna_sim_hypnogram(&np.sleep, &hr, &h, err);
-                if (rc)
-                    break;
-                sum.sol_min = NAN;
-                for (size_t e = 0; e < h.n_epochs; e++) {
-                    if (h.stages[e] >= 0 && h.stages[e] <= 4)
-                        sum.stage_min[h.stages[e]] += h.epoch_s / 60.0;
-                    if (isnan(sum.sol_min) && somna_stage_is_sleep(h.stages[e]))
-                        sum.sol_min = (double)e * h.epoch_s / 60.0;
-                }
-                sum.tst_min = sum.stage_min[1] + sum.stage_min[2] + sum.stage_min[3] + sum.stage_min[4];
-                somna_sim_hypnogram_free(&h);
-            }
-            int start_min = p->nap ? 13 * 60 + 30 : 23 * 60;
-            int ms = start_min - 10 - (int)cd->massage_min;
-            fprintf(f.sess.fp, "%s,%s,%d,%s,%s,", sid, q->id, s + 1, date, cd->name);
-            num(f.sess.fp, cd->massage_min);
-            if (cd->massage_min > 0)
-                fprintf(f.sess.fp, ",%02d:%02d,%02d:%02d", ms / 60, ms % 60, (start_min - 10) / 60,
-                        (start_min - 10) % 60);
-            else
-                fputs(",,", f.sess.fp);
-            int end_min = (start_min + (int)tib) % (24 * 60);
-            fprintf(f.sess.fp, ",%02d:%02d,%02d:%02d,%s,%s%s%s\n", start_min / 60, start_min % 60, end_min / 60,
-                    end_min % 60, cd->massage_min > 0 ? (i % 2 ? "T2" : "T1") : "",
-                    p->recordings ? "recordings/" : "", p->recordings ? sid : "", p->recordings ? ".edf" : "");
-            if (p->recordings)
-                fprintf(f.manifest.fp, "%s\t%s\t%s\t%d\t%s\trecordings/%s.edf\trecordings/%s.hypnogram.tsv\t"
-                                       "recordings/%s.rpeaks.tsv\trecordings/%s.events.tsv\n",
-                        sid, q->id, cd->name, s + 1, date, sid, sid, sid, sid);
-            else
-                fprintf(f.manifest.fp, "%s\t%s\t%s\t%d\t%s\t\t\t\t\n", sid, q->id, cd->name, s + 1, date);
+            np->emg_tone_factor = clampd(emg, 0.1, 10.0);
+            np->fs_eeg = p->fs_eeg;
+            np->ecg_only = p->recordings == 1;
+            np->start_year = y;
+            np->start_month = m;
+            np->start_day = d;
+            np->start_hour = p->nap ? 13.5 : 23.0;
 
             /* RCSQ after the nap/night: five VAS items around the session mean */
             double rc_mean = clampd(50.0 + q->u_rcsq + cd->d_rcsq + 6.0 * somna_sim_rng_normal(&r), 5.0, 95.0);
-            int items[5];
-            double rsum = 0;
-            for (int t = 0; t < 5; t++) {
-                items[t] = (int)lround(clampd(rc_mean + 5.0 * somna_sim_rng_normal(&r), 0.0, 100.0));
-                rsum += items[t];
-            }
-            fprintf(f.rcsq.fp, "%s,%s,%s,%d,%d,%d,%d,%d\n", sid, q->id, cd->name, items[0], items[1], items[2],
-                    items[3], items[4]);
+            for (int t = 0; t < 5; t++)
+                jb->rcsq[t] = (int)lround(clampd(rc_mean + 5.0 * somna_sim_rng_normal(&r), 0.0, 100.0));
             /* relaxation state before and after the session (10 items 1..5, sum 10..50) */
             double pre = clampd(30.0 + q->u_relax + 1.5 * somna_sim_rng_normal(&r), 14.0, 46.0);
             double post = clampd(pre + 1.0 + cd->d_relax + 2.0 * somna_sim_rng_normal(&r), 12.0, 48.0);
-            int sums[2] = {0, 0};
             for (int tp = 0; tp < 2; tp++) {
-                double target = tp == 0 ? pre : post;
-                int total = (int)lround(target);
-                int it10[10];
+                int total = (int)lround(tp == 0 ? pre : post);
                 for (int t = 0; t < 10; t++)
-                    it10[t] = 1;
+                    jb->relax[tp][t] = 1;
                 /* spread target-10 points over ten 1..5 items */
                 for (int left = total - 10; left > 0;) {
                     int t = (int)(somna_sim_rng_uniform(&r) * 10.0);
-                    if (it10[t] < 5) {
-                        it10[t]++;
+                    if (jb->relax[tp][t] < 5) {
+                        jb->relax[tp][t]++;
                         left--;
                     }
                 }
-                fprintf(f.relax.fp, "%s,%s,%s,%s", sid, q->id, cd->name, tp == 0 ? "pre" : "post");
-                for (int t = 0; t < 10; t++) {
-                    fprintf(f.relax.fp, ",%d", it10[t]);
-                    sums[tp] += it10[t];
-                }
-                fputc('\n', f.relax.fp);
             }
-            somna_json_object_begin(&j);
-            somna_json_kv_string(&j, "session", sid);
-            somna_json_kv_string(&j, "participant", q->id);
-            somna_json_kv_string(&j, "condition", cd->name);
-            somna_json_kv_int(&j, "period", s + 1);
-            somna_json_kv_number(&j, "sol_min", sum.sol_min);
-            somna_json_kv_number(&j, "tst_min", sum.tst_min);
-            somna_json_kv_number(&j, "n3_min", sum.stage_min[3]);
-            somna_json_kv_number(&j, "rem_min", sum.stage_min[4]);
-            somna_json_kv_number(&j, "hr_bpm_relaxed_wake", np.hr_bpm);
-            somna_json_kv_number(&j, "hf_power_factor", np.hf_factor * np.hf_factor);
-            somna_json_kv_number(&j, "emg_tone_factor", np.emg_tone_factor);
-            somna_json_kv_number(&j, "rcsq", rsum / 5.0);
-            somna_json_kv_int(&j, "relaxation_pre", sums[0]);
-            somna_json_kv_int(&j, "relaxation_post", sums[1]);
-            somna_json_object_end(&j);
-            n_sessions++;
         }
     }
+
+    study_run run = {.jobs = jobs, .n = n_sessions, .failed = -1, .recdir = recdir, .recordings = p->recordings};
+    somna_err_init(&run.err0, err ? err->warn : NULL, err ? err->warn_ctx : NULL);
+    pthread_mutex_init(&run.lock, NULL);
+    int n_threads = p->threads > 0 ? p->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (n_threads < 1)
+        n_threads = 1;
+    if (n_threads > 8)
+        n_threads = 8;
+    if (n_threads > n_sessions)
+        n_threads = n_sessions > 0 ? n_sessions : 1;
+    pthread_t th[8];
+    int started = 0;
+    for (int t = 1; t < n_threads; t++)
+        if (pthread_create(&th[t], NULL, study_worker, &run) == 0)
+            started++;
+    study_worker(&run); /* the calling thread works too */
+    for (int t = 1; t <= started; t++)
+        pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&run.lock);
+    if (run.failed >= 0) {
+        rc = run.jobs[run.failed].rc;
+        if (err) {
+            somna_strlcpy(err->msg, run.jobs[run.failed].err.msg, sizeof err->msg);
+            err->code = rc;
+        }
+        free(jobs);
+        goto out;
+    }
+
+    somna_json_key(&j, "sessions");
+    somna_json_array_begin(&j);
+    for (int js = 0; js < n_sessions; js++) {
+        session_job *jb = &jobs[js];
+        const participant *q = &pt[jb->participant];
+        const somna_sim_condition *cd = &p->conditions[jb->condition];
+        const char *sid = jb->sid, *date = jb->date;
+        const somna_sim_night_summary *sum = &jb->sum;
+        const somna_sim_night_params *np = &jb->np;
+        double tib = np->sleep.tib_min;
+        int start_min = p->nap ? 13 * 60 + 30 : 23 * 60;
+        int ms = start_min - 10 - (int)cd->massage_min;
+        fprintf(f.sess.fp, "%s,%s,%d,%s,%s,", sid, q->id, jb->period, date, cd->name);
+        num(f.sess.fp, cd->massage_min);
+        if (cd->massage_min > 0)
+            fprintf(f.sess.fp, ",%02d:%02d,%02d:%02d", ms / 60, ms % 60, (start_min - 10) / 60, (start_min - 10) % 60);
+        else
+            fputs(",,", f.sess.fp);
+        int end_min = (start_min + (int)tib) % (24 * 60);
+        fprintf(f.sess.fp, ",%02d:%02d,%02d:%02d,%s,%s%s%s\n", start_min / 60, start_min % 60, end_min / 60,
+                end_min % 60, cd->massage_min > 0 ? (jb->participant % 2 ? "T2" : "T1") : "",
+                p->recordings ? "recordings/" : "", p->recordings ? sid : "", p->recordings ? ".edf" : "");
+        if (p->recordings)
+            fprintf(f.manifest.fp, "%s\t%s\t%s\t%d\t%s\trecordings/%s.edf\trecordings/%s.hypnogram.tsv\t"
+                                   "recordings/%s.rpeaks.tsv\trecordings/%s.events.tsv\n",
+                    sid, q->id, cd->name, jb->period, date, sid, sid, sid, sid);
+        else
+            fprintf(f.manifest.fp, "%s\t%s\t%s\t%d\t%s\t\t\t\t\n", sid, q->id, cd->name, jb->period, date);
+        double rsum = 0;
+        for (int t = 0; t < 5; t++)
+            rsum += jb->rcsq[t];
+        fprintf(f.rcsq.fp, "%s,%s,%s,%d,%d,%d,%d,%d\n", sid, q->id, cd->name, jb->rcsq[0], jb->rcsq[1], jb->rcsq[2],
+                jb->rcsq[3], jb->rcsq[4]);
+        int sums[2] = {0, 0};
+        for (int tp = 0; tp < 2; tp++) {
+            fprintf(f.relax.fp, "%s,%s,%s,%s", sid, q->id, cd->name, tp == 0 ? "pre" : "post");
+            for (int t = 0; t < 10; t++) {
+                fprintf(f.relax.fp, ",%d", jb->relax[tp][t]);
+                sums[tp] += jb->relax[tp][t];
+            }
+            fputc('\n', f.relax.fp);
+        }
+        somna_json_object_begin(&j);
+        somna_json_kv_string(&j, "session", sid);
+        somna_json_kv_string(&j, "participant", q->id);
+        somna_json_kv_string(&j, "condition", cd->name);
+        somna_json_kv_int(&j, "period", jb->period);
+        somna_json_kv_number(&j, "sol_min", sum->sol_min);
+        somna_json_kv_number(&j, "tst_min", sum->tst_min);
+        somna_json_kv_number(&j, "n3_min", sum->stage_min[3]);
+        somna_json_kv_number(&j, "rem_min", sum->stage_min[4]);
+        somna_json_kv_number(&j, "hr_bpm_relaxed_wake", np->hr_bpm);
+        somna_json_kv_number(&j, "hf_power_factor", np->hf_factor * np->hf_factor);
+        somna_json_kv_number(&j, "emg_tone_factor", np->emg_tone_factor);
+        somna_json_kv_number(&j, "rcsq", rsum / 5.0);
+        somna_json_kv_int(&j, "relaxation_pre", sums[0]);
+        somna_json_kv_int(&j, "relaxation_post", sums[1]);
+        somna_json_object_end(&j);
+    }
+    free(jobs);
     somna_json_array_end(&j);
     somna_json_object_end(&j);
     somna_json_finish(&j);
