@@ -275,6 +275,28 @@ static int long_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Crossover design matrix: intercept, condition dummies against `ref` (or
+ * session minutes for dose-response), period dummies (first period is the
+ * reference). */
+static void design_matrix(double *X, size_t n_obs, size_t p, const int *gcond, const long *gper, const double *gmin,
+                          int dose, int k, int ref, const long *periods, size_t n_per)
+{
+    for (size_t j = 0; j < n_obs; j++) {
+        double *row = X + j * p;
+        row[0] = 1;
+        size_t c = 1;
+        if (dose) {
+            row[c++] = gmin[j];
+        } else {
+            for (int q = 0; q < k; q++)
+                if (q != ref)
+                    row[c++] = gcond[j] == q;
+        }
+        for (size_t q = 1; q < n_per; q++)
+            row[c++] = gper[j] == periods[q];
+    }
+}
+
 /* ---- crossover / dose-response ----------------------------------------------------------------------- */
 
 static int analyze_crossover(const somna_study_desc *d, const char *measure, const data *x, somna_study_analysis *a)
@@ -351,32 +373,36 @@ static int analyze_crossover(const somna_study_desc *d, const char *measure, con
     int dose_ok = 1;
     for (size_t j = 0; !rc && j < n_obs; j++) {
         y[j] /= (double)gc[j];
-        double *row = X + j * p;
-        row[0] = 1;
-        size_t c = 1;
-        if (dose) {
-            row[c++] = gmin[j];
-            dose_ok &= isfinite(gmin[j]);
-        } else {
-            for (int q = 0; q < (int)k; q++)
-                if (q != ref)
-                    row[c++] = gcond[j] == q;
-        }
-        for (size_t q = 1; q < n_per; q++)
-            row[c++] = gper[j] == periods[q];
+        dose_ok &= !dose || isfinite(gmin[j]);
     }
-    /* paired comparisons vs the reference */
-    for (size_t c = 0; !rc && c < k; c++) {
-        if ((int)c == ref)
-            continue;
+    if (!rc)
+        design_matrix(X, n_obs, p, gcond, gper, gmin, dose, (int)k, ref, periods, n_per);
+    /* paired comparisons: every condition vs the reference, then every
+     * other pair (later condition vs earlier in the description) */
+    size_t n_pairs = 0;
+    int pair_c[SOMNA_STUDY_MAX_CONDITIONS * SOMNA_STUDY_MAX_CONDITIONS];
+    int pair_r[SOMNA_STUDY_MAX_CONDITIONS * SOMNA_STUDY_MAX_CONDITIONS];
+    for (size_t c = 0; c < k; c++)
+        if ((int)c != ref) {
+            pair_c[n_pairs] = (int)c;
+            pair_r[n_pairs++] = ref;
+        }
+    for (size_t r0 = 0; !dose && r0 < k; r0++)
+        for (size_t c = r0 + 1; c < k; c++)
+            if ((int)r0 != ref && (int)c != ref) {
+                pair_c[n_pairs] = (int)c;
+                pair_r[n_pairs++] = (int)r0;
+            }
+    for (size_t pi = 0; !rc && pi < n_pairs; pi++) {
+        size_t c = (size_t)pair_c[pi], rr = (size_t)pair_r[pi];
         somna_study_effect e;
-        effect_init(&e, measure, d->conditions[c].code, d->conditions[ref].code, "paired-t");
+        effect_init(&e, measure, d->conditions[c].code, d->conditions[rr].code, "paired-t");
         somna_strlcpy(e.effect_name, "dz", sizeof e.effect_name);
         size_t n = 0;
         for (size_t i = 0; i < np; i++) {
-            if (isfinite(mat[i * k + c]) && isfinite(mat[i * k + (size_t)ref])) {
+            if (isfinite(mat[i * k + c]) && isfinite(mat[i * k + rr])) {
                 col[n] = mat[i * k + c];
-                colr[n] = mat[i * k + (size_t)ref];
+                colr[n] = mat[i * k + rr];
                 n++;
             }
         }
@@ -414,9 +440,11 @@ static int analyze_crossover(const somna_study_desc *d, const char *measure, con
         else
             note(&e, "percent change", &er);
         if (!dose) {
+            /* the same model with this pair's reference as the baseline level */
+            design_matrix(X, n_obs, p, gcond, gper, gmin, 0, (int)k, (int)rr, periods, n_per);
             size_t coln = 1;
             for (int q = 0; q < (int)c; q++)
-                coln += q != ref;
+                coln += q != (int)rr;
             fit_lmm(X, y, g, n_obs, p, np, coln, &e);
         }
         rc = push_effect(a, &e);

@@ -39,7 +39,7 @@ keys = {"SOL": "sol_min", "TST": "tst_min", "N3": "n3_min", "RCSQ": "rcsq_points
 bad = 0
 for e in a["effects"]:
     k = keys.get(e["measure"])
-    if not k:
+    if not k or e["reference"] != "control":   # the 8 contrasts vs the reference
         continue
     want = truth[e["condition"]][k] - truth[e["reference"]][k]
     ok = e["ci_low"] <= want <= e["ci_high"]
@@ -54,6 +54,16 @@ sig = {(e["measure"], e["condition"]): e for e in a["effects"]}
 for m, c, sign in [("SOL", "relaxation", -1), ("N3", "relaxation", 1), ("RCSQ", "relaxation", 1)]:
     e = sig[(m, c)]
     assert e["p"] < 0.05 and e["estimate"] * sign > 0, (m, c, e["p"], e["estimate"])
+# every pair of conditions: sports vs relaxation is the difference of the two
+# contrasts vs control (complete data), and the mixed model re-levelled on
+# relaxation gives the difference of the two coefficients
+for m in keys:
+    pair = [e for e in a["effects"] if e["measure"] == m and e["condition"] == "sports" and e["reference"] == "relaxation"][0]
+    s_c = [e for e in a["effects"] if e["measure"] == m and e["condition"] == "sports" and e["reference"] == "control"][0]
+    r_c = [e for e in a["effects"] if e["measure"] == m and e["condition"] == "relaxation" and e["reference"] == "control"][0]
+    assert abs(pair["estimate"] - (s_c["estimate"] - r_c["estimate"])) < 1e-9, (m, pair["estimate"])
+    want = s_c["lmm_estimate"] - r_c["lmm_estimate"]
+    assert abs(pair["lmm_estimate"] - want) <= 1e-6 * max(1, abs(want)), (m, pair["lmm_estimate"], want)
 print("misses:", bad, "of 8")
 sys.exit(1 if bad > 1 else 0)
 PY
