@@ -562,13 +562,19 @@ static int step_recovery(demo *d)
                "recovered");
     for (size_t i = 0; i < d->analysis.n_effects; i++) {
         const somna_study_effect *e = &d->analysis.effects[i];
-        const somna_sim_condition *c = NULL;
-        for (int k = 0; k < d->sp.n_conditions; k++)
+        /* the simulated difference between the two compared conditions
+         * (effects are relative to the control, so pairwise contrasts
+         * subtract; on the log scale ratios become differences) */
+        const somna_sim_condition *c = NULL, *rf = NULL;
+        for (int k = 0; k < d->sp.n_conditions; k++) {
             if (strcmp(d->sp.conditions[k].name, e->condition) == 0)
                 c = &d->sp.conditions[k];
-        int known;
-        double t = c ? truth_of(c, e->measure, &known) : NAN;
-        if (!c || !known)
+            if (strcmp(d->sp.conditions[k].name, e->reference) == 0)
+                rf = &d->sp.conditions[k];
+        }
+        int known = 0, known_ref = 0;
+        double t = c && rf ? truth_of(c, e->measure, &known) - truth_of(rf, e->measure, &known_ref) : NAN;
+        if (!known || !known_ref)
             continue;
         int in = t >= e->diff_ci_low && t <= e->diff_ci_high;
         d->compared++;
