@@ -35,7 +35,7 @@ static void usage(FILE *out)
             "  randomize                allocate enrolled participants (parallel: permuted\n"
             "                           blocks per stratum; crossover: Williams Latin square)\n"
             "  import KIND FILE         KIND: sessions | manifest | questionnaire | measures |\n"
-            "                           biomarkers | wide   (file formats: docs/study.md)\n"
+            "                           biomarkers | wide | diary  (formats: docs/study.md)\n"
             "  process                  run the signal modules on new recordings\n"
             "  analyze                  analysis by design; table or --json\n"
             "  report -o report.html    the results report (same options as somna report)\n"
@@ -262,8 +262,9 @@ static void analysis_table(const somna_study_analysis *a, FILE *out)
 
 static int import_kind(const char *s, somna_study_import_kind *k)
 {
-    static const char *const names[] = {"sessions", "manifest", "questionnaire", "measures", "biomarkers", "wide"};
-    for (int i = 0; i < 6; i++)
+    static const char *const names[] = {"sessions", "manifest", "questionnaire", "measures", "biomarkers", "wide",
+                                        "diary"};
+    for (int i = 0; i < 7; i++)
         if (strcmp(s, names[i]) == 0) {
             *k = (somna_study_import_kind)i;
             return 0;
@@ -517,7 +518,7 @@ int cmd_study(int argc, char **argv)
         somna_study_import_kind kind;
         if (npos != 2 || import_kind(pos[0], &kind) != 0)
             return cli_usage_error(CMD, "import needs KIND FILE (KIND: sessions, manifest, questionnaire, measures, "
-                                        "biomarkers, wide)");
+                                        "biomarkers, wide, diary)");
         if ((rc = open_study(&o, &db, &sid, &err)))
             return rc;
         somna_study_import_opts io = {o.instrument, o.group_col, o.group_map, o.id_col, o.visits,

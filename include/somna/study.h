@@ -140,7 +140,8 @@ typedef enum somna_study_import_kind {
     SOMNA_STUDY_IMPORT_QUESTIONNAIRE,/* scored questionnaire (long or wide) */
     SOMNA_STUDY_IMPORT_MEASURES,     /* tidy per-night measures */
     SOMNA_STUDY_IMPORT_BIOMARKERS,   /* cortisol, melatonin ... pre/post */
-    SOMNA_STUDY_IMPORT_WIDE          /* one row per participant, MEASURE_VISIT columns */
+    SOMNA_STUDY_IMPORT_WIDE,         /* one row per participant, MEASURE_VISIT columns */
+    SOMNA_STUDY_IMPORT_DIARY         /* Consensus Sleep Diary, one night per row */
 } somna_study_import_kind;
 
 typedef struct somna_study_import_opts {

@@ -18,6 +18,7 @@
 #include "somna/study.h"
 #include "somna/survey.h"
 #include "somna/table.h"
+#include "somna/version.h"
 
 int somna_study_sha256_file(const char *path, char hex[65], uint64_t *bytes, somna_err *err)
 {
@@ -985,15 +986,106 @@ static int import_wide(imp *m, const somna_study_import_opts *o)
     return rc;
 }
 
+/* ---- sleep diary: one night per row, scored by the survey module ---------------------------------- */
+
+static int import_diary(imp *m)
+{
+    size_t c_part, c_date;
+    static const char *const C_DATE[] = {"date", "night", "diary_date", NULL};
+    int rc = need_col(m, C_PART, &c_part);
+    if (!rc)
+        rc = need_col(m, C_DATE, &c_date);
+    if (rc)
+        return rc;
+    somna_survey_kind kind = SOMNA_SURVEY_DIARY;
+    size_t nf = somna_survey_n_fields(kind, NULL);
+    long icol[64];
+    size_t found = 0;
+    for (size_t i = 0; i < nf && i < 64; i++) {
+        icol[i] = -1;
+        for (size_t c = 0; c < m->t.n_cols; c++)
+            if (somna_survey_field_matches(kind, NULL, i, m->t.header[c])) {
+                icol[i] = (long)c;
+                found++;
+                break;
+            }
+    }
+    if (!found)
+        return somna_fail(m->err, SOMNA_E_FORMAT,
+                          "%s: no Consensus Sleep Diary item columns (csd_bedtime, csd_sol, csd_waso, csd_final_wake, "
+                          "csd_out_of_bed, ...; see somna score diary --fields)",
+                          m->path);
+    long c_cond = col_any(&m->t, C_COND), c_period = col_any(&m->t, C_PERIOD);
+    char params[PATH_MAX + 64];
+    snprintf(params, sizeof params, "Consensus Sleep Diary (Carney 2012) scored by somna; file=%s", m->path);
+    for (size_t i = 0; !rc && i < m->t.n_rows; i++) {
+        night_spec n = {0};
+        n.time_index = NAN;
+        n.hours_since = NAN;
+        const char *code = somna_table_cell(&m->t, i, c_part);
+        if ((rc = find_participant(m, i, code, &n.pid)) || (rc = find_condition(m, i, cell(m, i, c_cond), &n.cid)) ||
+            (rc = cell_period(m, i, c_period, &n.period)))
+            break;
+        if (!n.cid && n.period > 0 && (rc = condition_of_period(m, n.pid, n.period, &n.cid)))
+            break;
+        if ((rc = find_session(m, n.pid, n.cid, n.period, &n.sid)))
+            break;
+        n.date = cell(m, i, (long)c_date);
+        if (!n.date) {
+            rc = row_fail(m, i, SOMNA_E_FORMAT, "column %s is empty", m->t.header[c_date]);
+            break;
+        }
+        n.kind = "night";
+        n.label = n.date;
+        int64_t nid;
+        if ((rc = get_or_create_night(m, &n, &nid)))
+            break;
+        item_ctx ic = {m, i, kind, icol};
+        somna_survey_result res;
+        somna_err se;
+        somna_err_init(&se, NULL, NULL);
+        if (somna_survey_score(kind, NULL, item_get, &ic, &res, &se) != SOMNA_OK) {
+            rc = somna_fail(m->err, se.code, "%s:%zu: %s", m->path, m->t.line[i], se.msg);
+            break;
+        }
+        if (!res.scored && res.n_problems)
+            somna_warn(m->err, "%s:%zu: diary night not scorable: %s: %s", m->path, m->t.line[i], res.problem[0].field,
+                       res.problem[0].msg);
+        for (size_t k = 0; !rc && k < somna_survey_n_outputs(kind); k++) {
+            char name[48];
+            snprintf(name, sizeof name, "diary_%s", somna_survey_output_name(kind, k));
+            somna_dbv p[] = {somna_dbv_int(nid),
+                             somna_dbv_text(name),
+                             somna_dbv_real(res.value[k]),
+                             isnan(res.value[k]) ? somna_dbv_text(res.n_problems ? res.problem[0].msg : "not answered")
+                                                 : somna_dbv_null(),
+                             somna_dbv_text("diary"),
+                             somna_dbv_text(SOMNA_VERSION),
+                             somna_dbv_text(params),
+                             somna_dbv_int(m->import_id)};
+            rc = somna_db_run(m->db,
+                              "INSERT INTO measure (night_id, name, value, null_reason, source, somna_version, params, "
+                              "import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                              p, 8, NULL, NULL, m->err);
+            if (rc)
+                somna_err_prefix(m->err, "%s:%zu", m->path, m->t.line[i]);
+            m->st->inserted += !rc;
+        }
+        test_delay(m);
+    }
+    return rc;
+}
+
 /* ---- entry point ---------------------------------------------------------------------------------- */
 
-static const char *const kind_names[] = {"sessions", "manifest", "questionnaire", "measures", "biomarkers", "wide"};
+static const char *const kind_names[] = {"sessions",   "manifest", "questionnaire", "measures",
+                                         "biomarkers", "wide",     "diary"};
 
 int somna_study_import(somna_db *db, int64_t study_id, somna_study_import_kind kind, const char *path,
                        const somna_study_import_opts *opts, somna_study_import_stats *st, somna_err *err)
 {
     memset(st, 0, sizeof *st);
-    if ((int)kind < 0 || kind > SOMNA_STUDY_IMPORT_WIDE)
+    if ((int)kind < 0 || kind > SOMNA_STUDY_IMPORT_DIARY)
         return somna_fail(err, SOMNA_E_ARG, "unknown import kind %d", (int)kind);
     imp m = {0};
     m.db = db;
@@ -1069,6 +1161,9 @@ int somna_study_import(somna_db *db, int64_t study_id, somna_study_import_kind k
             break;
         case SOMNA_STUDY_IMPORT_WIDE:
             rc = import_wide(&m, opts);
+            break;
+        case SOMNA_STUDY_IMPORT_DIARY:
+            rc = import_diary(&m);
             break;
         }
     }

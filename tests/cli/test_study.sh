@@ -122,4 +122,12 @@ wait $p1 || fail "first concurrent import failed: $(cat "$TMP/c1.out")"
 wait $p2 || fail "second concurrent import failed: $(cat "$TMP/c2.out")"
 expect_exit 0 "$SOMNA" study export --db "$DB" --table outcomes
 [ "$(grep -c ',[YZ][0-9]*,' "$TMP/out")" = 200 ] || fail "concurrent imports: $(grep -c ',[YZ][0-9]*,' "$TMP/out") of 200 rows"
+# ---- sleep diary (Consensus Sleep Diary) scored into per-night measures -------------------------------
+printf 'participant,date,csd_bedtime,csd_try,csd_sol,csd_nwak,csd_waso,csd_final_wake,csd_out_of_bed\nP5,2026-03-01,23:00,23:15,20,2,30,06:30,07:00\n' >"$TMP/diary.csv"
+expect_exit 0 "$SOMNA" study import --db "$DB" diary "$TMP/diary.csv"
+expect_exit 0 "$SOMNA" study export --db "$DB" --table outcomes
+# by hand: TIB 23:00 -> 07:00 = 480; TST = (06:30 - 23:15) - 20 - 30 = 385; SE = 385 / 480
+expect_grep ",2026-03-01,NA,diary_tib_min,diary,480," "$TMP/out"
+expect_grep ",2026-03-01,NA,diary_tst_min,diary,385," "$TMP/out"
+expect_grep ",2026-03-01,NA,diary_se_pct,diary,80.2083333333333" "$TMP/out"
 finish
