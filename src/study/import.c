@@ -898,9 +898,14 @@ static int import_wide(imp *m, const somna_study_import_opts *o)
     /* Columns of the form MEASURE_VISIT with a wanted visit suffix. */
     for (size_t i = 0; !rc && i < m->t.n_rows; i++) {
         char code[32], gbuf[64];
-        if (c_id >= 0)
-            somna_strlcpy(code, somna_table_cell(&m->t, i, (size_t)c_id), sizeof code);
-        else
+        if (c_id >= 0) {
+            const char *id = somna_table_cell(&m->t, i, (size_t)c_id);
+            if (!*id || somna_strlcpy(code, id, sizeof code) >= sizeof code) {
+                rc = row_fail(m, i, SOMNA_E_FORMAT, "participant code '%.40s' is empty or longer than 31 characters",
+                              id);
+                break;
+            }
+        } else
             snprintf(code, sizeof code, "R%02zu", i + 1);
         const char *gv = somna_table_cell(&m->t, i, c_group);
         const char *arm = map_group(o->group_map, gv, gbuf, sizeof gbuf);
