@@ -620,6 +620,35 @@ static void test_prepost_psqi_mcnemar(void **state)
     somna_db_close(db);
 }
 
+/* The description parser on 5000 mutated files: an answer (0 or a message
+ * naming the file), never a crash (run under ASan/UBSan by check.sh). */
+static void test_description_mutations(void **state)
+{
+    (void)state;
+    char buf[1024];
+    uint32_t x = 12345u;
+    for (int it = 0; it < 5000; it++) {
+        size_t len = strlen(CROSSOVER_DESC);
+        memcpy(buf, CROSSOVER_DESC, len + 1);
+        int edits = 1 + it % 8;
+        for (int e = 0; e < edits; e++) {
+            x = x * 1664525u + 1013904223u; /* Numerical Recipes LCG */
+            size_t pos = (x >> 8) % len;
+            static const char pool[] = "|=#\n,;\\ \t0123456789-eE.xX\x01\xff";
+            x = x * 1664525u + 1013904223u;
+            buf[pos] = pool[(x >> 8) % (sizeof pool - 1)];
+        }
+        somna_study_desc d;
+        somna_err err;
+        somna_err_init(&err, NULL, NULL);
+        int rc = somna_study_desc_parse(buf, "m.txt", &d, &err);
+        if (rc != 0)
+            assert_non_null(strstr(err.msg, "m.txt"));
+        else
+            assert_true(d.n_conditions >= 1 && d.n_conditions <= SOMNA_STUDY_MAX_CONDITIONS);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -637,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_biomarkers_and_export),
         cmocka_unit_test(test_url_password_not_in_messages),
         cmocka_unit_test(test_prepost_psqi_mcnemar),
+        cmocka_unit_test(test_description_mutations),
     };
     if (is_pg())
         fprintf(stderr, "study DB suite on PostgreSQL: %s\n", getenv("SOMNA_TEST_DB_URL"));
