@@ -772,26 +772,26 @@ int somna_sim_night_create(const somna_sim_night_params *p, somna_sim_night **ou
 {
     *out = NULL;
     if (!p->ecg_only && (p->fs_eeg < 64 || p->fs_eeg > 4096))
-        return somna_fail(err, SOMNA_E_ARG, "simulate: EEG sampling rate %d Hz is outside 64..4096", p->fs_eeg);
+        return somna_fail(err, SOMNA_E_ARG, "night generator: EEG sampling rate %d Hz is outside 64..4096", p->fs_eeg);
     if (!p->ecg_only && (p->fs_emg < 200 || p->fs_emg > 4096))
-        return somna_fail(err, SOMNA_E_ARG, "simulate: chin EMG sampling rate %d Hz is outside 200..4096 "
+        return somna_fail(err, SOMNA_E_ARG, "night generator: chin EMG sampling rate %d Hz is outside 200..4096 "
                                             "(the 10-100 Hz tone band needs >= 200 Hz)", p->fs_emg);
     if (p->fs_ecg < 100 || p->fs_ecg > 4096)
-        return somna_fail(err, SOMNA_E_ARG, "simulate: ECG sampling rate %d Hz is outside 100..4096", p->fs_ecg);
+        return somna_fail(err, SOMNA_E_ARG, "night generator: ECG sampling rate %d Hz is outside 100..4096", p->fs_ecg);
     if (p->line_noise_hz != 0.0 && p->line_noise_hz != 50.0 && p->line_noise_hz != 60.0)
-        return somna_fail(err, SOMNA_E_ARG, "simulate: line noise must be 50 or 60 Hz, not %g", p->line_noise_hz);
+        return somna_fail(err, SOMNA_E_ARG, "night generator: line noise must be 50 or 60 Hz, not %g", p->line_noise_hz);
     if (!(p->ectopy >= 0.0 && p->ectopy <= 0.2))
-        return somna_fail(err, SOMNA_E_ARG, "simulate: ectopy %g is outside 0..0.2 (fraction of beats)", p->ectopy);
+        return somna_fail(err, SOMNA_E_ARG, "night generator: ectopy %g is outside 0..0.2 (fraction of beats)", p->ectopy);
     if (!(p->hr_bpm >= 35.0 && p->hr_bpm <= 140.0))
-        return somna_fail(err, SOMNA_E_ARG, "simulate: heart rate %g bpm is outside 35..140", p->hr_bpm);
+        return somna_fail(err, SOMNA_E_ARG, "night generator: heart rate %g bpm is outside 35..140", p->hr_bpm);
     if (!(p->hf_factor > 0.0 && p->hf_factor <= 5.0))
-        return somna_fail(err, SOMNA_E_ARG, "simulate: HF factor %g is outside (0, 5]", p->hf_factor);
+        return somna_fail(err, SOMNA_E_ARG, "night generator: HF factor %g is outside (0, 5]", p->hf_factor);
     if (!(p->emg_tone_factor > 0.0 && p->emg_tone_factor <= 10.0))
-        return somna_fail(err, SOMNA_E_ARG, "simulate: EMG tone factor %g is outside (0, 10]", p->emg_tone_factor);
+        return somna_fail(err, SOMNA_E_ARG, "night generator: EMG tone factor %g is outside (0, 10]", p->emg_tone_factor);
 
     somna_sim_night *g = calloc(1, sizeof *g);
     if (!g)
-        return somna_fail(err, SOMNA_E_NOMEM, "simulate: out of memory");
+        return somna_fail(err, SOMNA_E_NOMEM, "night generator: out of memory");
     g->p = *p;
     for (int i = 0; i < SOMNA_SIM_N_KINDS; i++)
         g->index_of[i] = -1;
@@ -898,7 +898,7 @@ int somna_sim_night_create(const somna_sim_night_params *p, somna_sim_night **ou
     return SOMNA_OK;
 nomem:
     somna_sim_night_free(g);
-    return somna_fail(err, SOMNA_E_NOMEM, "simulate: out of memory");
+    return somna_fail(err, SOMNA_E_NOMEM, "night generator: out of memory");
 }
 
 void somna_sim_night_free(somna_sim_night *g)

@@ -111,7 +111,7 @@ int somna_sim_hypnogram(const somna_sim_sleep_params *p, somna_sim_rng *rng, som
     if (A > spare || (A > 0 && A > S - 2))
         return somna_fail(err, SOMNA_E_ARG,
                           "sleep model: %ld awakenings (fragmentation %g/h) do not fit in %ld wake epochs after "
-                          "sleep onset (raise --efficiency headroom or lower --fragmentation)",
+                          "sleep onset (lower --efficiency or --fragmentation)",
                           A, p->fragmentation, spare);
 
     /* ---- stage budgets ------------------------------------------------------ */

@@ -60,7 +60,7 @@ static int path_join(char *out, size_t size, const char *dir, const char *name, 
 {
     int n = snprintf(out, size, "%s/%s%s", dir, name, suffix);
     if (n < 0 || (size_t)n >= size)
-        return somna_fail(err, SOMNA_E_ARG, "simulate: output path '%s/%s%s' is too long", dir, name, suffix);
+        return somna_fail(err, SOMNA_E_ARG, "night writer: output path '%s/%s%s' is too long", dir, name, suffix);
     return SOMNA_OK;
 }
 
