@@ -96,4 +96,24 @@ assert len(set(raw[::97])) > 20, "too few distinct pixel values"
 PY
   [ -n "${SOMNA_KEEP_SCREENSHOT:-}" ] && cp "$TMP/shot.png" "$SOMNA_KEEP_SCREENSHOT"
 fi
+# lights off/on of the manifest reach the sleep statistics: the study's numbers
+# equal `somna hypno` given the same clock times
+printf 'participant,condition,period,lights_off,lights_on,hypnogram\nP1,control,1,23:00,07:00,%s\n' \
+  "$(ls "$H"/SC4001E*-Hypnogram.edf)" >"$TMP/lights.csv"
+printf 'name = L\ndesign = crossover\nseed = 1\ncondition = control | c | control\ncondition = relax | r | swedish\n' >"$TMP/l.txt"
+expect_exit 0 "$SOMNA" study init --db "$TMP/l.db" "$TMP/l.txt"
+expect_exit 0 "$SOMNA" study enrol --db "$TMP/l.db" --id P1
+expect_exit 0 "$SOMNA" study import --db "$TMP/l.db" manifest "$TMP/lights.csv"
+expect_exit 0 "$SOMNA" study process --db "$TMP/l.db"
+expect_exit 0 "$SOMNA" study export --db "$TMP/l.db" --table outcomes --format json
+cp "$TMP/out" "$TMP/l.json"
+expect_exit 0 "$SOMNA" hypno "$(ls "$H"/SC4001E*-Hypnogram.edf)" --lights-off 23:00:00 --lights-on 07:00:00 --json
+/usr/bin/python3 - "$TMP/l.json" "$TMP/out" <<'PY' || fail "study sleep statistics differ from somna hypno with the same lights"
+import json, sys
+rows = {r["measure"]: r["value"] for r in json.load(open(sys.argv[1]))}
+h = json.load(open(sys.argv[2]))
+for k in ("TIB", "TST", "SOL", "WASO", "SE", "N3", "REM", "Lat_REM"):
+    assert rows[k] == h[k], (k, rows[k], h[k])
+assert rows["TIB"] == 480
+PY
 finish
