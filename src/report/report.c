@@ -387,6 +387,11 @@ static int outcome_figure(FILE *out, somna_db *db, int64_t sid, const somna_stud
 
 static int is_hrv(const char *m)
 {
+    /* log-transformed powers ("ln_HF_N2") are HRV measures too */
+    if (somna_strnieq(m, "ln_", 3))
+        m += 3;
+    else if (somna_strnieq(m, "log_", 4))
+        m += 4;
     static const char *const names[] = {"AVNN", "SDNN", "SDANN", "SDNNIDX", "RMSSD", "pNN50", "HR", "TOTPWR", "ULF",
                                         "VLF",  "LF",   "HF",    "LF_HF",   "LFnu",  "HFnu",  "SD1", "SD2",    "SampEn",
                                         "DFA_a1", "DFA_a2", NULL};
@@ -398,6 +403,8 @@ static int is_hrv(const char *m)
 
 static int is_emg(const char *m)
 {
+    if (somna_strnieq(m, "ln_", 3))
+        m += 3;
     return somna_strnieq(m, "emg", 3) || strstr(m, "tone") != NULL || strstr(m, "atonia") != NULL;
 }
 
