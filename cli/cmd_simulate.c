@@ -46,7 +46,8 @@ static void usage(FILE *out)
             "  ECG [+ extras], stage annotations \"Sleep stage W/1/2/3/R\") and the truth:\n"
             "  NAME.hypnogram.tsv (one stage per 30-s epoch), NAME.rpeaks.tsv (R-peak samples),\n"
             "  NAME.events.tsv (spindles, K-complexes, slow waves, eye movements, twitches...).\n"
-            "\n"
+            "\n");
+    fprintf(out,
             "simulate study:\n"
             "  -o, --out DIR          output directory (default: sim-study)\n"
             "      --design D         crossover (default) | parallel | prepost | dose\n"
@@ -63,6 +64,10 @@ static void usage(FILE *out)
             "      --effect-rcsq LIST RCSQ change, points of 100 (default 8,4,0)\n"
             "      --effect-relax LIST relaxation score change pre->post, points of 100 (default 14,9,0)\n"
             "      --effect-psqi LIST PSQI global change (pre-post designs; default -2,-1,0)\n"
+            "      --drift-rate P     chance of drifting off on the table in a massage session\n"
+            "                         (logged as drifted_off in sessions.csv; default 0.4)\n"
+            "      --drift-effect-sol MIN  extra latency change in sessions that drifted off\n"
+            "                         (default 0; the --effect-* values are for the others)\n"
             "      --night            sessions are 8-h nights instead of naps\n"
             "      --nap-min MIN      nap opportunity (default 90)\n"
             "      --recordings KIND  full (default) | ecg (ECG-only EDF, fast) | none\n"
@@ -278,7 +283,7 @@ static int simulate_study(int argc, char **argv)
 {
     enum {
         O_DESIGN = 256, O_N, O_COND, O_MIN, O_SOL, O_TST, O_N3, O_HF, O_EMG, O_RCSQ, O_RELAX, O_PSQI, O_NIGHT,
-        O_NAPMIN, O_REC, O_FSEEG, O_SEED, O_JSON
+        O_NAPMIN, O_REC, O_FSEEG, O_SEED, O_JSON, O_DRATE, O_DSOL
     };
     static const struct option opts[] = {
         {"out", required_argument, 0, 'o'},          {"design", required_argument, 0, O_DESIGN},
@@ -291,6 +296,7 @@ static int simulate_study(int argc, char **argv)
         {"nap-min", required_argument, 0, O_NAPMIN}, {"recordings", required_argument, 0, O_REC},
         {"fs-eeg", required_argument, 0, O_FSEEG},   {"seed", required_argument, 0, O_SEED},
         {"json", no_argument, 0, O_JSON},            {"help", no_argument, 0, 'h'},
+        {"drift-rate", required_argument, 0, O_DRATE}, {"drift-effect-sol", required_argument, 0, O_DSOL},
         {0, 0, 0, 0}};
     somna_sim_study_params p;
     somna_sim_study_params_default(&p);
@@ -327,6 +333,16 @@ static int simulate_study(int argc, char **argv)
             break;
         }
         case O_NIGHT: p.nap = 0; break;
+        case O_DRATE:
+            if (cli_opt_double(CMD, "drift-rate", optarg, &p.drift_rate))
+                return CLI_EXIT_USAGE;
+            if (p.drift_rate < 0 || p.drift_rate > 1)
+                return cli_usage_error(CMD, "option --drift-rate: %s is outside 0..1", optarg);
+            break;
+        case O_DSOL:
+            if (cli_opt_double(CMD, "drift-effect-sol", optarg, &p.drift_sol_min))
+                return CLI_EXIT_USAGE;
+            break;
         case O_NAPMIN:
             if (cli_opt_double(CMD, "nap-min", optarg, &p.nap_min))
                 return CLI_EXIT_USAGE;

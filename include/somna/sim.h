@@ -222,6 +222,13 @@ typedef struct somna_sim_study_params {
                               * The files do not depend on it. */
     /* between-participant SDs and within-participant noise */
     double sd_sol_min, sd_tst_min, sd_hr_bpm, sd_emg_pct, sd_rcsq, sd_relax;
+    /* "drifted off on the table" (seed 001's subgroup): each massage session
+     * has probability drift_rate of it (logged in sessions.csv), and such
+     * sessions get drift_sol_min added to their latency.  The condition
+     * effects above are those of sessions without drifting off.  Drawn from
+     * a stream of their own, so the other values do not change with them. */
+    double drift_rate;       /* default 0.4 */
+    double drift_sol_min;    /* default 0 (no subgroup difference) */
 } somna_sim_study_params;
 
 /* The seed-000 shape: 15 poor sleepers, crossover of relaxation massage,

@@ -87,6 +87,8 @@ void somna_sim_study_params_default(somna_sim_study_params *p)
     p->sd_emg_pct = 15.0;
     p->sd_rcsq = 10.0;
     p->sd_relax = 4.0;
+    p->drift_rate = 0.4;
+    p->drift_sol_min = 0.0;
 }
 
 /* ---- helpers ----------------------------------------------------------------------- */
@@ -196,6 +198,7 @@ static void psqi_components(int global, somna_sim_rng *r, int comp[7])
 /* ---- parallel recordings ------------------------------------------------------------- */
 typedef struct session_job {
     int participant, period, condition;
+    int drifted;             /* 1/0, -1 = not applicable (no massage) */
     char date[48], sid[48];
     somna_sim_night_params np;
     int rcsq[5];
@@ -343,6 +346,8 @@ int somna_sim_study_write(const somna_sim_study_params *p, const char *dir, int 
             return somna_fail(err, SOMNA_E_ARG,
                               "simulate study: condition '%s': HF ratio must be > 0 and EMG change > -90 %%",
                               p->conditions[c].name);
+    if (!(p->drift_rate >= 0.0 && p->drift_rate <= 1.0))
+        return somna_fail(err, SOMNA_E_ARG, "simulate study: drift rate %g is outside 0..1", p->drift_rate);
     if (p->nap && (p->nap_min < 20 || p->nap_min > 90))
         return somna_fail(err, SOMNA_E_ARG, "simulate study: nap length %g min is outside 20..90", p->nap_min);
 
@@ -354,8 +359,9 @@ int somna_sim_study_write(const somna_sim_study_params *p, const char *dir, int 
     if (p->recordings && mkdir(recdir, 0777) != 0 && errno != EEXIST)
         return somna_fail(err, SOMNA_E_IO, "%s: cannot create directory: %s", recdir, strerror(errno));
 
-    somna_sim_rng r;
+    somna_sim_rng r, rdrift;
     somna_sim_rng_seed(&r, p->seed, 1000);
+    somna_sim_rng_seed(&rdrift, p->seed, 2000);
     const int k = p->n_conditions, ref = k - 1;
     participant *pt = calloc((size_t)p->n, sizeof *pt);
     if (!pt)
@@ -385,7 +391,7 @@ int somna_sim_study_write(const somna_sim_study_params *p, const char *dir, int 
 
     fputs("participant,age,sex,psqi_screening,arm\n", f.part.fp);
     fputs("session,participant,period,date,condition,massage_min,massage_start,massage_end,lights_off,"
-          "lights_on,therapist,recording\n",
+          "lights_on,therapist,recording,drifted_off\n",
           f.sess.fp);
     fputs("participant,timepoint,date,psqi_01,psqi_02,psqi_03,psqi_04,psqi_05a,psqi_05b,psqi_05c,psqi_05d,"
           "psqi_05e,psqi_05f,psqi_05g,psqi_05h,psqi_05i,psqi_05j,psqi_06,psqi_07,psqi_08,psqi_09\n",
@@ -420,6 +426,8 @@ int somna_sim_study_write(const somna_sim_study_params *p, const char *dir, int 
     somna_json_kv_number(&j, "sd_within_tst_min", 4.0);
     somna_json_kv_number(&j, "sd_within_rcsq", 6.0);
     somna_json_kv_number(&j, "sd_within_relax", 2.0);
+    somna_json_kv_number(&j, "drift_rate", p->drift_rate);
+    somna_json_kv_number(&j, "drift_sol_min", p->drift_sol_min);
     somna_json_object_end(&j);
     somna_json_key(&j, "effects");
     somna_json_array_begin(&j);
@@ -517,7 +525,10 @@ int somna_sim_study_write(const somna_sim_study_params *p, const char *dir, int 
                 np->sleep.tib_min = p->nap_min;
             double tib = np->sleep.tib_min;
             double base_sol = p->nap ? 14.0 : 18.0, base_tst = p->nap ? 0.62 * tib : 0.85 * tib;
-            double sol = clampd(base_sol + q->u_sol + cd->d_sol_min + 2.0 * somna_sim_rng_normal(&r), 1.0, tib * 0.5);
+            jb->drifted = cd->massage_min > 0 ? somna_sim_rng_uniform(&rdrift) < p->drift_rate : -1;
+            double sol = clampd(base_sol + q->u_sol + cd->d_sol_min + (jb->drifted == 1 ? p->drift_sol_min : 0.0) +
+                                    2.0 * somna_sim_rng_normal(&r),
+                                1.0, tib * 0.5);
             double tst = clampd(base_tst + q->u_tst + cd->d_tst_min + 4.0 * somna_sim_rng_normal(&r), tib * 0.2,
                                 tib - sol - (p->nap ? 2.0 : 30.0)); /* room for the awakenings */
             double n3 = clampd((p->nap ? 10.0 : 80.0) + q->u_n3 + cd->d_n3_min + 1.0 * somna_sim_rng_normal(&r), 0.0,
@@ -610,9 +621,10 @@ int somna_sim_study_write(const somna_sim_study_params *p, const char *dir, int 
         else
             fputs(",,", f.sess.fp);
         int end_min = (start_min + (int)tib) % (24 * 60);
-        fprintf(f.sess.fp, ",%02d:%02d,%02d:%02d,%s,%s%s%s\n", start_min / 60, start_min % 60, end_min / 60,
+        fprintf(f.sess.fp, ",%02d:%02d,%02d:%02d,%s,%s%s%s,%s\n", start_min / 60, start_min % 60, end_min / 60,
                 end_min % 60, cd->massage_min > 0 ? (jb->participant % 2 ? "T2" : "T1") : "",
-                p->recordings ? "recordings/" : "", p->recordings ? sid : "", p->recordings ? ".edf" : "");
+                p->recordings ? "recordings/" : "", p->recordings ? sid : "", p->recordings ? ".edf" : "",
+                jb->drifted < 0 ? "" : jb->drifted ? "yes" : "no");
         if (p->recordings)
             fprintf(f.manifest.fp, "%s\t%s\t%s\t%d\t%s\trecordings/%s.edf\trecordings/%s.hypnogram.tsv\t"
                                    "recordings/%s.rpeaks.tsv\trecordings/%s.events.tsv\n",
@@ -648,6 +660,10 @@ int somna_sim_study_write(const somna_sim_study_params *p, const char *dir, int 
         somna_json_kv_number(&j, "rcsq", rsum / 5.0);
         somna_json_kv_int(&j, "relaxation_pre", sums[0]);
         somna_json_kv_int(&j, "relaxation_post", sums[1]);
+        if (jb->drifted >= 0)
+            somna_json_kv_bool(&j, "drifted_off", jb->drifted);
+        else
+            somna_json_kv_null(&j, "drifted_off");
         somna_json_object_end(&j);
     }
     free(jobs);

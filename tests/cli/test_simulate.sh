@@ -93,6 +93,27 @@ for c in relaxation sports control; do
   k=$(awk -F, '$3 == 1 && $5 == "'$c'"' "$TMP/co/sessions.csv" | wc -l)
   [ "$k" = 2 ] || fail "condition $c first $k times in 6 participants, want 2"
 done
+# drifting off on the table (seed 001's subgroup): logged per massage session,
+# and with --drift-effect-sol those sessions fall asleep faster by about that much
+expect_exit 0 "$SOMNA" simulate study -o "$TMP/dr" --n 30 --recordings none --drift-rate 0.4 --drift-effect-sol -6
+expect_grep ",drifted_off$" "$TMP/dr/sessions.csv"
+if command -v /usr/bin/python3 >/dev/null; then
+  /usr/bin/python3 - "$TMP/dr/truth.json" <<'PYEOF' || fail "drift subgroup not as simulated"
+import json, sys
+t = json.load(open(sys.argv[1]))
+ss = t["sessions"]
+mass = [s for s in ss if s["condition"] != "control"]
+assert all(s["drifted_off"] is None for s in ss if s["condition"] == "control")
+d = [s for s in mass if s["drifted_off"]]
+nd = [s for s in mass if not s["drifted_off"]]
+rate = len(d) / len(mass)                      # 60 sessions: SE 0.063
+assert 0.2 < rate < 0.6, rate
+diff = sum(s["sol_min"] for s in d) / len(d) - sum(s["sol_min"] for s in nd) / len(nd)
+assert -10 < diff < -2, diff                   # -6 min, SE ~1.3 min
+PYEOF
+fi
+expect_exit 1 "$SOMNA" simulate study -o "$TMP/dr2" --drift-rate 1.5
+
 # named conditions: a new name starts with no effect, a default name keeps its effects
 expect_exit 0 "$SOMNA" simulate study -o "$TMP/nm" --conditions massage,sports,control --effect-sol -5,0,0 \
   --n 3 --recordings none
