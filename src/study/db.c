@@ -16,11 +16,17 @@
 #include "somna/json.h"
 #include "somna/parse.h"
 
+/* PostgreSQL: statements run many times (one per imported row) are
+ * prepared once per connection (plan once, execute many). */
+#define PG_STMT_CACHE 64
+
 struct somna_db {
     int engine;
     char *name;
     sqlite3 *lite;
     PGconn *pg;
+    char *pg_sql[PG_STMT_CACHE]; /* SQL text of prepared statement "s<i>" */
+    int pg_n;
 };
 
 somna_dbv somna_dbv_null(void)
@@ -175,6 +181,8 @@ void somna_db_close(somna_db *db)
         sqlite3_close(db->lite);
     if (db->pg)
         PQfinish(db->pg);
+    for (int i = 0; i < db->pg_n; i++)
+        free(db->pg_sql[i]);
     free(db->name);
     free(db);
 }
@@ -493,7 +501,33 @@ static int pg_exec(somna_db *db, const char *sql, const somna_dbv *params, size_
         memcpy(full, sql, len);
         memcpy(full + len, " RETURNING id", 14);
     }
-    PGresult *r = PQexecParams(db->pg, full ? full : sql, (int)n, types, values, NULL, NULL, 0);
+    const char *text = full ? full : sql;
+    int slot = -1;
+    for (int i = 0; i < db->pg_n; i++)
+        if (strcmp(db->pg_sql[i], text) == 0)
+            slot = i;
+    if (slot < 0 && db->pg_n < PG_STMT_CACHE && n > 0) {
+        char sname[16];
+        snprintf(sname, sizeof sname, "s%d", db->pg_n);
+        PGresult *pr = PQprepare(db->pg, sname, text, (int)n, types);
+        int ok = PQresultStatus(pr) == PGRES_COMMAND_OK;
+        PQclear(pr);
+        char *copy = ok ? dup_str(text) : NULL;
+        if (copy) {
+            db->pg_sql[db->pg_n] = copy;
+            slot = db->pg_n++;
+        }
+        /* a statement that cannot be prepared (or no memory) runs unprepared,
+         * and its error, if any, is reported by PQexecParams below */
+    }
+    PGresult *r;
+    if (slot >= 0) {
+        char sname[16];
+        snprintf(sname, sizeof sname, "s%d", slot);
+        r = PQexecPrepared(db->pg, sname, (int)n, values, NULL, NULL, 0);
+    } else {
+        r = PQexecParams(db->pg, text, (int)n, types, values, NULL, NULL, 0);
+    }
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         const char *msg = PQresultErrorMessage(r);
@@ -592,6 +626,16 @@ int somna_db_exec(somna_db *db, const char *sql, somna_err *err)
             rc = somna_fail(err, SOMNA_E_DB, "%s: %s", db->name, msg ? msg : sqlite3_errmsg(db->lite));
         sqlite3_free(msg);
     } else {
+        /* schema changes may change what a prepared statement returns:
+         * forget them all (PostgreSQL would refuse "cached plan must not
+         * change result type") */
+        const char *w = q + strspn(q, " \t\r\n");
+        if (db->pg_n && (somna_strnieq(w, "CREATE", 6) || somna_strnieq(w, "DROP", 4) || somna_strnieq(w, "ALTER", 5))) {
+            PQclear(PQexec(db->pg, "DEALLOCATE ALL"));
+            for (int i = 0; i < db->pg_n; i++)
+                free(db->pg_sql[i]);
+            db->pg_n = 0;
+        }
         PGresult *r = PQexec(db->pg, q);
         ExecStatusType s = PQresultStatus(r);
         if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
