@@ -142,6 +142,13 @@ int somna_plot_conditions(somna_plot_canvas *c, const char *const *cond_labels, 
                           size_t n, int paired, const double *mean, const double *ci_lo, const double *ci_hi,
                           const char *ylabel, const char *title, somna_err *err);
 
+/* Group means over occasions over the whole canvas: mean/lo/hi are
+ * n_groups x n_occ row-major (NaN = not drawn); one coloured line with CI
+ * bars per group and a legend. */
+int somna_plot_trajectory(somna_plot_canvas *c, const char *const *occ_labels, size_t n_occ,
+                          const char *const *group_labels, size_t n_groups, const double *mean, const double *lo,
+                          const double *hi, const char *ylabel, const char *title, somna_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,7 @@
 /* The study report: HTML with inline SVG figures, or Markdown.  The
  * numbers come from somna_study_analyze (which delegates every test to the
  * statistics engine); this file only lays them out. */
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,6 +325,52 @@ static void write_occasions(FILE *out, const somna_study_desc *d, const somna_st
     fputs("</table></div>\n</div>\n", out);
 }
 
+/* One figure per measure: each arm's mean with 95 % CI at each occasion. */
+static int write_trajectories(FILE *out, const somna_study_desc *d, const somna_study_analysis *a, somna_err *err)
+{
+    size_t k = (size_t)d->n_conditions;
+    if (!a->n_visits || k == 0)
+        return SOMNA_OK;
+    int rc = SOMNA_OK;
+    fputs("<div class=\"figs\">\n", out);
+    for (size_t i = 0; !rc && i < a->n_visits;) {
+        size_t j = i;
+        while (j < a->n_visits && strcmp(a->visits[j].measure, a->visits[i].measure) == 0)
+            j++;
+        size_t n_occ = (j - i) / k;
+        if (n_occ == 0 || n_occ > 64) {
+            i = j;
+            continue;
+        }
+        const char *occ[64], *groups[SOMNA_STUDY_MAX_CONDITIONS];
+        double mean[64 * SOMNA_STUDY_MAX_CONDITIONS], lo[64 * SOMNA_STUDY_MAX_CONDITIONS],
+            hi[64 * SOMNA_STUDY_MAX_CONDITIONS];
+        for (size_t g = 0; g < k; g++)
+            groups[g] = d->conditions[g].code;
+        for (size_t o = 0; o < n_occ; o++) {
+            occ[o] = a->visits[i + o * k].occasion;
+            for (size_t g = 0; g < k; g++) {
+                const somna_study_visit *v = &a->visits[i + o * k + g];
+                double h = v->n > 1 ? gsl_cdf_tdist_Pinv(0.975, (double)(v->n - 1)) * v->sd / sqrt((double)v->n) : NAN;
+                mean[g * n_occ + o] = v->mean;
+                lo[g * n_occ + o] = v->mean - h;
+                hi[g * n_occ + o] = v->mean + h;
+            }
+        }
+        somna_plot_canvas *cv = NULL;
+        rc = somna_plot_canvas_create(380, 270, &cv, err);
+        somna_err pe;
+        somna_err_init(&pe, NULL, NULL);
+        if (!rc && somna_plot_trajectory(cv, occ, n_occ, groups, k, mean, lo, hi, a->visits[i].measure,
+                                         a->visits[i].measure, &pe) == SOMNA_OK)
+            rc = emit_svg(out, cv, err);
+        somna_plot_canvas_destroy(cv);
+        i = j;
+    }
+    fputs("</div>\n", out);
+    return rc;
+}
+
 /* ---- figures ---------------------------------------------------------------------------------------- */
 
 static int outcome_figure(FILE *out, somna_db *db, int64_t sid, const somna_study_desc *d,
@@ -603,6 +650,7 @@ int somna_report_write(somna_db *db, int64_t study_id, const somna_report_opts *
         if (!rc) {
             write_table(out, &a, 0);
             write_occasions(out, &d, &a);
+            rc = write_trajectories(out, &d, &a, err);
         }
         if (!rc)
             rc = figures(out, db, study_id, &d, &a, err);
