@@ -7,7 +7,8 @@
 # running as the `postgres` user, listening only on a unix socket in that
 # directory), runs the same cmocka suite as for SQLite (tests/study/test_db.c)
 # plus the CLI workflow on the CBT-I trial compared with SQLite's numbers,
-# then stops the server and removes the directory.  Exit 77 (skip) with a
+# plus kill -9 of a client in the middle of an import, then stops the
+# server and removes the directory.  Exit 77 (skip) with a
 # message when the PostgreSQL binaries are absent or we are not root.
 set -u
 BUILD=${1:-build}
@@ -77,5 +78,34 @@ if [ -f "$CSV" ]; then
   fi
 else
   echo "note: $CSV absent, CLI comparison skipped"
+fi
+
+# kill -9 of a client in the middle of an import: the server rolls the
+# transaction back; nothing committed before is lost.
+as_pg "$PGBIN/createdb" -h "$DIR" -p "$PORT" somna_kill || status=1
+KURL="postgresql:///somna_kill?host=$DIR&port=$PORT&user=postgres"
+printf 'name = K\ndesign = crossover\nseed = 1\ncondition = control | c | control\ncondition = relax | r | swedish\n' \
+  >"$DIR/k.txt"
+printf 'participant,condition,period,measure,value\nP1,control,1,SOL,10\nP1,relax,2,SOL,8\n' >"$DIR/k1.csv"
+{ echo "participant,condition,period,measure,value"; for i in $(seq 1 300); do echo "P1,control,1,X$i,$i"; done; } \
+  >"$DIR/k2.csv"
+"$SOMNA" study init --db "$KURL" "$DIR/k.txt" >/dev/null && "$SOMNA" study enrol --db "$KURL" --id P1 >/dev/null &&
+  "$SOMNA" study import --db "$KURL" measures "$DIR/k1.csv" >/dev/null || { echo "FAIL: kill test setup"; status=1; }
+SOMNA_TEST_IMPORT_DELAY_MS=20 "$SOMNA" study import --db "$KURL" measures "$DIR/k2.csv" >/dev/null 2>&1 &
+pid=$!
+sleep 1   # the import needs >= 6 s (300 rows x 20 ms): it is in its transaction now
+if kill -9 "$pid" 2>/dev/null; then
+  wait "$pid" 2>/dev/null
+  sleep 0.5   # the server notices the closed connection and rolls back
+  n=$("$SOMNA" study status --db "$KURL" --json | awk -F': ' '/"measures"/{gsub(/[ ,]/, "", $2); print $2}')
+  imports=$("$SOMNA" study status --db "$KURL" --json | awk -F': ' '/"imports"/{gsub(/[ ,]/, "", $2); print $2}')
+  if [ "$n" = 2 ] && [ "$imports" = 1 ]; then
+    echo "kill -9 during a PostgreSQL import: 2 committed measures kept, nothing of the killed import"
+  else
+    echo "FAIL: after kill -9: measures=$n imports=$imports (want 2 and 1)"; status=1
+  fi
+  "$SOMNA" study import --db "$KURL" measures "$DIR/k2.csv" >/dev/null || { echo "FAIL: re-import after kill"; status=1; }
+else
+  echo "FAIL: the import finished before the kill"; status=1
 fi
 exit $status
