@@ -518,6 +518,52 @@ static void test_deterministic(void **state)
     assert_non_null(strstr(err.msg, "line noise"));
 }
 
+/* Mains interference and artefacts: with --line-noise 60 the EEG has a line
+ * at 60 Hz far above its neighbourhood (and none at 50); --artefacts draws
+ * movement events at awakenings after sleep onset and they are in the truth. */
+static void test_line_noise_and_artefacts(void **state)
+{
+    (void)state;
+    somna_sim_night_params p;
+    somna_sim_night_params_default(&p, 0);
+    p.sleep.tib_min = 120;
+    p.sleep.sol_min = 10;
+    p.sleep.efficiency = 0.75;
+    p.sleep.fragmentation = 6; /* 9 awakenings in 90 min of sleep */
+    p.line_noise_hz = 60;
+    p.artefacts = 1;
+    p.seed = 21;
+    somna_sim_night *g;
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_sim_night_create(&p, &g, &err), 0);
+    const double *const *d;
+    int ic4 = somna_sim_night_find(g, SOMNA_SIM_EEG_C4M1);
+    const long n = 30 * 256;
+    double p60 = 0, p50 = 0, p57 = 0;
+    int epochs = 0;
+    while (somna_sim_night_next_epoch(g, &d) == 1) {
+        p60 += tone_power(d[ic4], 0, n, 60.0, 256.0);
+        p50 += tone_power(d[ic4], 0, n, 50.0, 256.0);
+        p57 += tone_power(d[ic4], 0, n, 57.0, 256.0);
+        epochs++;
+    }
+    assert_int_equal(epochs, 240);
+    /* a 10-uV sine has projected power (A/2)^2 = 25 uV^2 */
+    assert_close_rel(p60 / epochs, 25.0, 0.05);
+    assert_true(p50 < p60 / 1000.0 && p57 < p60 / 1000.0);
+    size_t ne;
+    const somna_sim_event *ev = somna_sim_night_events(g, &ne);
+    int movements = 0;
+    for (size_t i = 0; i < ne; i++)
+        if (ev[i].type == SOMNA_SIM_EV_ARTEFACT && ev[i].channel == -1) {
+            movements++;
+            assert_int_equal(ev[i].stage, SOMNA_STAGE_W);
+        }
+    assert_true(movements >= 3);
+    somna_sim_night_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest quick[] = {
@@ -525,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_hypnogram_meets_parameters),
         cmocka_unit_test(test_nap_and_refusals),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_line_noise_and_artefacts),
     };
     const struct CMUnitTest signals[] = {
         cmocka_unit_test(test_spectra_follow_stages), cmocka_unit_test(test_spindles_visible),
