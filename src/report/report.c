@@ -580,6 +580,58 @@ static int hypnograms(FILE *out, somna_db *db, int64_t sid, int max, somna_err *
     return rc;
 }
 
+/* What the database holds for this study, with where each measure came from. */
+static int write_contents(FILE *out, somna_db *db, int64_t sid, somna_err *err)
+{
+    static const char *const q[][2] = {
+        {"sessions", "SELECT count(*) FROM session s JOIN participant p ON p.id = s.participant_id WHERE p.study_id = ?"},
+        {"nights / naps / visits", "SELECT count(*) FROM night n JOIN participant p ON p.id = n.participant_id "
+                                   "WHERE p.study_id = ?"},
+        {"recordings (SHA-256 checked)", "SELECT count(*) FROM recording r JOIN night n ON n.id = r.night_id "
+                                         "JOIN participant p ON p.id = n.participant_id WHERE p.study_id = ?"},
+        {"derived measures", "SELECT count(*) FROM measure m JOIN night n ON n.id = m.night_id JOIN participant p "
+                             "ON p.id = n.participant_id WHERE p.study_id = ?"},
+        {"questionnaire scores", "SELECT count(*) FROM questionnaire q JOIN participant p ON p.id = q.participant_id "
+                                 "WHERE p.study_id = ?"},
+        {"biomarker samples", "SELECT count(*) FROM biomarker b JOIN participant p ON p.id = b.participant_id "
+                              "WHERE p.study_id = ?"},
+    };
+    fputs("<h2>Data</h2>\n<table>\n", out);
+    somna_dbv p = somna_dbv_int(sid);
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        int64_t n;
+        int rc = somna_db_query_int(db, q[i][1], &p, 1, &n, err);
+        if (rc)
+            return rc;
+        fprintf(out, "<tr><td class=\"l\">%s</td><td>%lld</td></tr>\n", q[i][0], (long long)n);
+    }
+    fputs("</table>\n", out);
+    somna_db_result r;
+    int rc = somna_db_query(db,
+                            "SELECT m.source, m.somna_version, count(*), count(DISTINCT m.name) FROM measure m "
+                            "JOIN night n ON n.id = m.night_id JOIN participant p ON p.id = n.participant_id "
+                            "WHERE p.study_id = ? GROUP BY m.source, m.somna_version ORDER BY m.source",
+                            &p, 1, &r, err);
+    if (rc)
+        return rc;
+    if (r.n_rows) {
+        fputs("<table>\n<tr><th class=\"l\">Measure source</th><th class=\"l\">somna version</th><th>Rows</th>"
+              "<th>Measures</th></tr>\n",
+              out);
+        for (size_t i = 0; i < r.n_rows; i++) {
+            fputs("<tr><td class=\"l\">", out);
+            H(somna_db_get_text(&r, i, 0));
+            fputs("</td><td class=\"l\">", out);
+            H(somna_db_get_text(&r, i, 1));
+            fprintf(out, "</td><td>%lld</td><td>%lld</td></tr>\n", (long long)somna_db_get_int(&r, i, 2, 0),
+                    (long long)somna_db_get_int(&r, i, 3, 0));
+        }
+        fputs("</table>\n", out);
+    }
+    somna_db_result_free(&r);
+    return SOMNA_OK;
+}
+
 /* ---- document ------------------------------------------------------------------------------------------ */
 
 int somna_report_write(somna_db *db, int64_t study_id, const somna_report_opts *o, FILE *out, somna_err *err)
@@ -646,7 +698,9 @@ int somna_report_write(somna_db *db, int64_t study_id, const somna_report_opts *
             fputs("</td></tr>\n", out);
         }
         fputs("</table>\n", out);
-        rc = write_flow(out, db, study_id, &a, 0, err);
+        rc = write_contents(out, db, study_id, err);
+        if (!rc)
+            rc = write_flow(out, db, study_id, &a, 0, err);
         if (!rc) {
             write_table(out, &a, 0);
             write_occasions(out, &d, &a);

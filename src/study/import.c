@@ -713,7 +713,7 @@ static int insert_measure(imp *m, size_t row, int64_t nid, const char *name, dou
 {
     somna_dbv p[] = {somna_dbv_int(nid),       somna_dbv_text(name),
                      somna_dbv_real(v),        isnan(v) ? somna_dbv_text("missing in the imported file") : somna_dbv_null(),
-                     somna_dbv_text(source),   somna_dbv_text("import"),
+                     somna_dbv_text(source),   somna_dbv_text(SOMNA_VERSION),
                      somna_dbv_text(m->path), somna_dbv_int(m->import_id)};
     int rc = somna_db_run(m->db,
                           "INSERT INTO measure (night_id, name, value, null_reason, source, somna_version, params, "
