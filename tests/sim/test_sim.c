@@ -152,6 +152,7 @@ typedef struct night_data {
     double *ecg;
     int fs_ecg, fs_emg;
     int8_t *stage;
+    double *eog_var, *eog_cov; /* per epoch: var(E1), cov(E1, E2) */
 } night_data;
 
 static night_data *night;
@@ -179,6 +180,10 @@ static int setup_night(void **state)
     night->emg = malloc(h->n_epochs * nm * sizeof(double));
     night->ecg = malloc(h->n_epochs * nc * sizeof(double));
     night->stage = malloc(h->n_epochs);
+    night->eog_var = calloc(h->n_epochs, sizeof(double));
+    night->eog_cov = calloc(h->n_epochs, sizeof(double));
+    int ie1 = somna_sim_night_find(night->g, SOMNA_SIM_EOG_E1);
+    int ie2 = somna_sim_night_find(night->g, SOMNA_SIM_EOG_E2);
     memcpy(night->stage, h->stages, h->n_epochs);
     int ic4 = somna_sim_night_find(night->g, SOMNA_SIM_EEG_C4M1);
     int iemg = somna_sim_night_find(night->g, SOMNA_SIM_EMG_CHIN);
@@ -189,6 +194,19 @@ static int setup_night(void **state)
         memcpy(night->c4 + k * ne, d[ic4], ne * sizeof(double));
         memcpy(night->emg + k * nm, d[iemg], nm * sizeof(double));
         memcpy(night->ecg + k * nc, d[iecg], nc * sizeof(double));
+        double m1 = 0, m2 = 0, v = 0, c = 0;
+        for (size_t i = 0; i < ne; i++) {
+            m1 += d[ie1][i];
+            m2 += d[ie2][i];
+        }
+        m1 /= (double)ne;
+        m2 /= (double)ne;
+        for (size_t i = 0; i < ne; i++) {
+            v += (d[ie1][i] - m1) * (d[ie1][i] - m1);
+            c += (d[ie1][i] - m1) * (d[ie2][i] - m2);
+        }
+        night->eog_var[k] = v / (double)ne;
+        night->eog_cov[k] = c / (double)ne;
         k++;
     }
     return k == h->n_epochs ? 0 : -1;
@@ -202,6 +220,8 @@ static int teardown_night(void **state)
     free(night->emg);
     free(night->ecg);
     free(night->stage);
+    free(night->eog_var);
+    free(night->eog_cov);
     free(night);
     return 0;
 }
@@ -491,6 +511,31 @@ static void test_emg_tone_by_stage(void **state)
     assert_true(sum[4] / cnt[4] > 1.0 && sum[4] / cnt[4] < 1.6);
 }
 
+/* EOG: rapid eye movements make REM epochs' EOG variance several times that of
+ * N2, and conjugate horizontal movements make E1 and E2 anticorrelated. */
+static void test_eog_rems(void **state)
+{
+    (void)state;
+    double var_rem = 0, var_n2 = 0, cov_rem = 0;
+    int n_rem = 0, n_n2 = 0;
+    for (size_t k = 0; k < night->n_epochs; k++) {
+        if (night->stage[k] == SOMNA_STAGE_REM) {
+            var_rem += night->eog_var[k];
+            cov_rem += night->eog_cov[k];
+            n_rem++;
+        } else if (night->stage[k] == SOMNA_STAGE_N2) {
+            var_n2 += night->eog_var[k];
+            n_n2++;
+        }
+    }
+    assert_true(n_rem > 50 && n_n2 > 50);
+    var_rem /= n_rem;
+    var_n2 /= n_n2;
+    cov_rem /= n_rem;
+    assert_true(var_rem > 3.0 * var_n2);
+    assert_true(cov_rem / var_rem < -0.5); /* correlation of E1 with E2 (equal variances) */
+}
+
 static void test_deterministic(void **state)
 {
     (void)state;
@@ -577,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_spectra_follow_stages), cmocka_unit_test(test_spindles_visible),
         cmocka_unit_test(test_slow_waves_meet_aasm),  cmocka_unit_test(test_rpeaks_on_r_waves),
         cmocka_unit_test(test_rr_statistics),         cmocka_unit_test(test_emg_tone_by_stage),
+        cmocka_unit_test(test_eog_rems),
     };
     int rc = cmocka_run_group_tests_name("sim model", quick, NULL, NULL);
     rc |= cmocka_run_group_tests_name("sim night signals", signals, setup_night, teardown_night);
