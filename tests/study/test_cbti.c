@@ -41,7 +41,7 @@ static void run_analysis(const char *csv, somna_study_analysis *a)
     test_tmp_path(dbp, sizeof dbp, name);
     unlink(dbp);
     somna_db *db;
-    int64_t sid;
+    int64_t sid = 0;
     if (somna_db_open(&db, dbp, &err) || somna_study_init(db, &d, &sid, &err))
         fail_msg("%s", err.msg);
     somna_study_import_opts io;
