@@ -499,8 +499,9 @@ static int draw_events(somna_sim_night *g, somna_sim_rng *r)
                 rc |= push_event(g, SOMNA_SIM_EV_BLINK, SOMNA_SIM_EOG_E2, on, dur, on + dur / 2.0, 0.0, a, s, &rr);
             }
         }
-        if (g->p.artefacts && eeg) {
-            /* movement at the start of awakenings after sleep onset */
+        if (g->p.artefacts) {
+            /* movement at the start of awakenings after sleep onset (also
+             * disturbs the ECG, so ECG-only recordings get them too) */
             if (s == SOMNA_STAGE_W && (int)k > g->first_sleep_epoch && prev != SOMNA_STAGE_W &&
                 somna_sim_rng_uniform(r) < 0.7) {
                 double dur = somna_sim_rng_range(r, 2.0, 8.0);
@@ -513,7 +514,7 @@ static int draw_events(somna_sim_night *g, somna_sim_rng *r)
                 rc |= push_event(g, SOMNA_SIM_EV_ARTEFACT, -1, on, dur, on + dur / 2.0, 0.0, fabs(rr.gain[0]), s, &rr);
             }
             /* electrode pops, ~1 per hour */
-            if (somna_sim_rng_uniform(r) < ep / 3600.0) {
+            if (eeg && somna_sim_rng_uniform(r) < ep / 3600.0) {
                 int c = somna_sim_rng_uniform(r) < 0.5 ? 0 : 1;
                 double a = somna_sim_rng_range(r, 100.0, 300.0) * (somna_sim_rng_uniform(r) < 0.5 ? -1.0 : 1.0);
                 double on = t0 + somna_sim_rng_uniform(r) * (ep - 5.0);
@@ -1134,6 +1135,8 @@ int somna_sim_night_next_epoch(somna_sim_night *g, const double *const **data)
         }
         /* body movements (--artefacts) reach the ECG too: muscle noise and
          * an electrode-motion baseline excursion, the usual detector traps */
+        while (g->ev_first < g->n_ev && g->ev[g->ev_first].onset_s + MAX_EVENT_S < t0)
+            g->ev_first++;
         for (size_t e = g->ev_first; e < g->n_ev && g->ev[e].onset_s < t1; e++) {
             const somna_sim_event *ev = &g->ev[e];
             if (ev->type != SOMNA_SIM_EV_ARTEFACT || g->evr[e].emg_gain <= 0.0 || ev->onset_s + ev->duration_s <= t0)
