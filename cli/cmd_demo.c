@@ -558,8 +558,8 @@ static int step_recovery(demo *d)
         return -1;
     fputs("measure\tcondition\treference\ttruth\testimate\tci_low\tci_high\tp\twithin_ci\n", o.fp);
     if (!d->quiet)
-        printf("      %-18s %-11s %9s %9s  %-21s %s\n", "measure", "condition", "truth", "estimate", "95% CI",
-               "recovered");
+        printf("      %-18s %-22s %9s %9s  %-21s %s\n", "measure", "contrast", "truth", "estimate", "95% CI",
+               "in CI");
     for (size_t i = 0; i < d->analysis.n_effects; i++) {
         const somna_study_effect *e = &d->analysis.effects[i];
         /* the simulated difference between the two compared conditions
@@ -577,6 +577,8 @@ static int step_recovery(demo *d)
         if (!known || !known_ref)
             continue;
         int in = t >= e->diff_ci_low && t <= e->diff_ci_high;
+        char pair[72];
+        snprintf(pair, sizeof pair, "%s-%s", e->condition, e->reference);
         d->compared++;
         d->recovered += in;
         char b[6][40];
@@ -587,9 +589,13 @@ static int step_recovery(demo *d)
         somna_format_double(b[4], sizeof b[4], e->p);
         fprintf(o.fp, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e->measure, e->condition, e->reference, b[0], b[1], b[2],
                 b[3], b[4], in ? "yes" : "no");
-        if (!d->quiet)
-            printf("      %-18s %-11s %9.3f %9.3f  [%8.3f, %8.3f]  %s\n", e->measure, e->condition, t, e->diff,
-                   e->diff_ci_low, e->diff_ci_high, in ? "yes" : "NO");
+        if (!d->quiet) {
+            printf("      %-18s %-22s %9.3f %9.3f  [%8.3f, %8.3f]  %-3s", e->measure, pair, t, e->diff, e->diff_ci_low,
+                   e->diff_ci_high, in ? "yes" : "NO");
+            if (strncmp(e->measure, "ln_", 3) == 0) /* log ratios read better as percent changes */
+                printf("  (%+.1f %% vs simulated %+.1f %%)", 100.0 * (exp(e->diff) - 1.0), 100.0 * (exp(t) - 1.0));
+            putchar('\n');
+        }
     }
     return somna_outfile_commit(&o, &d->err) ? -1 : 0;
 }
