@@ -538,7 +538,8 @@ static int hypnograms(FILE *out, somna_db *db, int64_t sid, int max, somna_err *
     somna_dbv p[] = {somna_dbv_int(sid), somna_dbv_int(max)};
     somna_db_result r;
     int rc = somna_db_query(db,
-                            "SELECT pa.code, COALESCE(c.code, ''), n.label, r.path, n.kind FROM recording r "
+                            "SELECT pa.code, COALESCE(c.code, ''), n.label, r.path, n.kind, n.lights_off, n.lights_on "
+                            "FROM recording r "
                             "JOIN night n ON n.id = r.night_id JOIN participant pa ON pa.id = n.participant_id "
                             "LEFT JOIN condition c ON c.id = n.condition_id WHERE pa.study_id = ? AND "
                             "r.kind = 'hypnogram' ORDER BY pa.enrol_order, n.period, n.label LIMIT ?",
@@ -570,7 +571,14 @@ static int hypnograms(FILE *out, somna_db *db, int64_t sid, int max, somna_err *
         }
         somna_plot_canvas *cv = NULL;
         rc = somna_plot_canvas_create(760, 200, &cv, err);
+        /* lights-off/on marks from the night's clock times, as process uses them */
         somna_plot_hypno_opts ho = {title, -1, -1};
+        double clk;
+        const char *loff = somna_db_get_text(&r, i, 5), *lon = somna_db_get_text(&r, i, 6);
+        if (h.start_clock_s >= 0 && loff && somna_parse_clock(loff, &clk) == 0)
+            ho.lights_off_s = fmod(clk - h.start_clock_s + 86400.0, 86400.0);
+        if (h.start_clock_s >= 0 && lon && somna_parse_clock(lon, &clk) == 0)
+            ho.lights_on_s = fmod(clk - h.start_clock_s + 86400.0, 86400.0);
         if (!rc && somna_plot_hypnogram(cv, &h, &ho, &he) == SOMNA_OK)
             rc = emit_svg(out, cv, err);
         somna_plot_canvas_destroy(cv);
