@@ -586,10 +586,10 @@ int somna_sim_study_write(const somna_sim_study_params *p, const char *dir, int 
     pthread_t th[8];
     int started = 0;
     for (int t = 1; t < n_threads; t++)
-        if (pthread_create(&th[t], NULL, study_worker, &run) == 0)
-            started++;
+        if (pthread_create(&th[started], NULL, study_worker, &run) == 0)
+            started++; /* a thread that cannot start just leaves more work to the others */
     study_worker(&run); /* the calling thread works too */
-    for (int t = 1; t <= started; t++)
+    for (int t = 0; t < started; t++)
         pthread_join(th[t], NULL);
     pthread_mutex_destroy(&run.lock);
     if (run.failed >= 0) {
