@@ -130,4 +130,14 @@ expect_exit 0 "$SOMNA" study export --db "$DB" --table outcomes
 expect_grep ",2026-03-01,NA,diary_tib_min,diary,480," "$TMP/out"
 expect_grep ",2026-03-01,NA,diary_tst_min,diary,385," "$TMP/out"
 expect_grep ",2026-03-01,NA,diary_se_pct,diary,80.2083333333333" "$TMP/out"
+# ---- several studies in one database: --study chooses --------------------------------------------------
+expect_exit 2 "$SOMNA" study status --db "$TMP/empty.db"
+expect_grep "not a somna study database" "$TMP/err"
+printf 'name = Second study\ndesign = parallel\nseed = 9\ncondition = a | A | foot\ncondition = b | B | control\n' >"$TMP/second.txt"
+expect_exit 0 "$SOMNA" study init --db "$DB" "$TMP/second.txt"
+expect_exit 2 "$SOMNA" study analyze --db "$DB"
+expect_grep "holds 2 studies; choose one with --study NAME" "$TMP/err"
+expect_exit 0 "$SOMNA" study enrol --db "$DB" --study "Second study" --id P1 --stratum F
+expect_exit 0 "$SOMNA" study export --db "$DB" --study "Nap crossover" --table participants
+[ "$(grep -c '^P' "$TMP/out")" = 5 ] || fail "participants of the first study: $(cat "$TMP/out")"
 finish
