@@ -3,6 +3,7 @@
 #include <gsl/gsl_errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -106,6 +107,9 @@ int cmd_report(int argc, char **argv)
         return cli_usage_error(CMD, "no database: give --db FILE.db or --db postgresql://...");
     if (!output)
         return cli_usage_error(CMD, "no output: give -o report.html (or -o - for standard output)");
+    if (strncmp(dbname, "postgres", 8) != 0 && strncmp(dbname, "host=", 5) != 0 && strncmp(dbname, "dbname=", 7) != 0 &&
+        access(dbname, F_OK) != 0)
+        return cli_error(CMD, "%s: no such database", dbname);
     somna_err err;
     cli_err_init(&err);
     somna_db *db;

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -107,10 +108,20 @@ typedef struct opts {
     int json;
 } opts;
 
+static int is_url(const char *s)
+{
+    return strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0 || strncmp(s, "host=", 5) == 0 ||
+           strncmp(s, "dbname=", 7) == 0;
+}
+
 static int open_study(const opts *o, somna_db **db, int64_t *sid, somna_err *err)
 {
     if (!o->db)
         return cli_usage_error(CMD, "no database: give --db FILE.db or --db postgresql://... (or set SOMNA_DB)");
+    /* only init creates a database file; a typo elsewhere must not leave an empty one */
+    if (sid && !is_url(o->db) && access(o->db, F_OK) != 0)
+        return cli_error(CMD, "%s: no such database (create it with 'somna study init --db %s STUDY.txt')", o->db,
+                         o->db);
     if (somna_db_open(db, o->db, err))
         return cli_fail(CMD, err);
     if (sid && somna_study_find(*db, o->study, sid, err)) {

@@ -140,9 +140,16 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == SOMNA_STUDY_SCHEMA_VE
 int somna_study_schema_version(somna_db *db, int *version, somna_err *err)
 {
     *version = 0;
-    int rc = somna_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, "
-                               "applied_at TEXT NOT NULL)", err);
-    if (rc)
+    /* Reading the version never writes: a database that is not (yet) a
+     * somna study stays untouched. */
+    int64_t exists = 0;
+    int rc = somna_db_query_int(db,
+                                somna_db_engine(db) == SOMNA_DB_SQLITE
+                                    ? "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+                                    : "SELECT count(*) FROM information_schema.tables WHERE table_name = "
+                                      "'schema_version' AND table_schema = current_schema()",
+                                NULL, 0, &exists, err);
+    if (rc || !exists)
         return rc;
     somna_db_result r;
     rc = somna_db_query(db, "SELECT max(version) FROM schema_version", NULL, 0, &r, err);
@@ -157,7 +164,10 @@ int somna_study_schema_version(somna_db *db, int *version, somna_err *err)
 int somna_study_migrate(somna_db *db, somna_err *err)
 {
     int v;
-    int rc = somna_study_schema_version(db, &v, err);
+    int rc = somna_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, "
+                               "applied_at TEXT NOT NULL)", err);
+    if (!rc)
+        rc = somna_study_schema_version(db, &v, err);
     if (rc)
         return rc;
     if (v > n_migrations)
