@@ -45,14 +45,14 @@ typedef struct demo {
     /* beat detection against the simulator's R-peak truth, all sessions */
     size_t tp, fn, fp;
     int recovered, compared;
-    int quiet;
+    int quiet, json;
     somna_err err;
 } demo;
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: somna demo [-o DIR] [--seed N] [--quiet]\n"
+            "Usage: somna demo [-o DIR] [--seed N] [--quiet] [--json]\n"
             "\n"
             "Simulates a study shaped like seed 000 — 15 poor sleepers (PSQI > 5), three\n"
             "conditions one week apart (relaxation massage, sports massage, no massage),\n"
@@ -67,6 +67,7 @@ static void usage(FILE *out)
             "  -o, --out DIR   output directory (default: somna-demo)\n"
             "      --seed N    simulation seed (default 1)\n"
             "      --quiet     print only the final summary\n"
+            "      --json      print the summary as JSON (implies --quiet)\n"
             "\n"
             "Outputs: DIR/study/ (recordings, questionnaires, session log, truth.json),\n"
             "DIR/study.db (SQLite), DIR/report.html, DIR/recovery.tsv (effect, truth, CI).\n");
@@ -621,6 +622,7 @@ int cmd_demo(int argc, char **argv)
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},
                                          {"seed", required_argument, 0, 's'},
                                          {"quiet", no_argument, 0, 'q'},
+                                         {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     demo d;
@@ -640,6 +642,7 @@ int cmd_demo(int argc, char **argv)
             d.sp.seed = (uint64_t)l;
             break;
         case 'q': d.quiet = 1; break;
+        case 'j': d.json = d.quiet = 1; break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
         default: return cli_bad_option(CMD);
         }
@@ -678,6 +681,26 @@ int cmd_demo(int argc, char **argv)
         somna_db_close(d.db);
     if (rc)
         return rc;
+    if (d.json) {
+        somna_json j;
+        somna_json_init(&j, stdout, 1);
+        somna_json_object_begin(&j);
+        somna_json_kv_number(&j, "seconds", now_s() - t_all);
+        somna_json_kv_int(&j, "participants", d.sp.n);
+        somna_json_kv_int(&j, "sessions", d.n_sessions);
+        somna_json_kv_int(&j, "effects_compared", d.compared);
+        somna_json_kv_int(&j, "effects_in_ci", d.recovered);
+        somna_json_kv_int(&j, "beats", (int64_t)(d.tp + d.fn));
+        somna_json_kv_number(&j, "rpeaks_se_pct", d.tp + d.fn ? 100.0 * (double)d.tp / (double)(d.tp + d.fn) : NAN);
+        somna_json_kv_number(&j, "rpeaks_ppv_pct", d.tp + d.fp ? 100.0 * (double)d.tp / (double)(d.tp + d.fp) : NAN);
+        somna_json_kv_string(&j, "report", d.report_path);
+        somna_json_kv_string(&j, "recovery", d.recovery_path);
+        somna_json_kv_string(&j, "database", d.db_path);
+        somna_json_kv_string(&j, "study", d.study_dir);
+        somna_json_object_end(&j);
+        somna_json_finish(&j);
+        return CLI_EXIT_OK;
+    }
     printf("somna demo finished in %.1f s: %d of %d simulated effects inside their 95 %% CI\n", now_s() - t_all,
            d.recovered, d.compared);
     printf("  report:     %s\n  recovery:   %s\n  database:   %s\n  study data: %s/ (truth.json holds the "

@@ -40,4 +40,15 @@ awk -F'\t' '$1 == "SOL" && $2 == "relaxation" { found = 1; if ($5 >= 0) exit 1 }
 # Se/+P of the R-peak detector against the simulator's truth
 se=$(sed -n 's/.*Se \([0-9.]*\) %.*/\1/p' "$TMP/out")
 awk -v s="$se" 'BEGIN { exit !(s >= 99.5) }' || fail "R-peak sensitivity $se % on simulated ECG"
+# --json: the same summary for programs (on a second seed)
+expect_exit 0 "$SOMNA" demo -o "$TMP/demo2" --json --seed 2
+if command -v /usr/bin/python3 >/dev/null; then
+  /usr/bin/python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d['sessions'] == 45 and d['participants'] == 15 and d['effects_compared'] >= 14, d
+assert d['rpeaks_se_pct'] >= 99.5 and d['report'].endswith('report.html'), d
+assert d['effects_in_ci'] >= d['effects_compared'] - 3, d  # another seed: chance misses only
+" "$TMP/out" || fail "demo --json summary"
+fi
 finish
