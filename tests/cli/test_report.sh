@@ -57,6 +57,12 @@ expect_grep "Muscle tone (EMG)" "$R"
 expect_grep "Hypnograms" "$R"
 [ "$(grep -o '<svg' "$R" | wc -l)" -ge 30 ] || fail "expected >= 30 inline SVG figures, got $(grep -o '<svg' "$R" | wc -l)"
 expect_grep "PSQI global 3 &lt;= 5" "$R"
+# the session log says who drifted off (3 of 4 sessions): the subgroup table is there
+expect_grep "Subgroup: drifted off during the massage" "$R"
+expect_grep "(3 sessions)" "$R"
+# by hand: RCSQ pairs of those who drifted off (72,60) (80,61) (64,50): differences 12 19 14, mean 15,
+# SD 3.606, CI 15 -/+ t(2, .975) * 3.606 / sqrt(3) = [6.04, 23.96]; % change 100 * (72 / 57 - 1) = 26.3
+expect_grep 'RCSQ</td><td class="l">relax vs control</td><td>3</td><td>15.0 \[6.0, 24.0\]</td><td>26.3</td>' "$R"
 expect_exit 0 "$SOMNA" report --db "$DB" -o "$TMP/report.md" --format md
 # by hand: relax 72 66 80 64 (mean 70.5, SD 7.19), control 60 55 61 50 (56.5, 5.07); differences
 # 12 11 19 14: mean 14, SD 3.559, CI 14 -/+ t(3, .975) * 3.559 / 2 = [8.34, 19.66]
