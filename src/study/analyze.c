@@ -692,6 +692,53 @@ static int analyze_parallel(const somna_study_desc *d, const char *measure, cons
             fit_lmm(X, y, g, n_obs, p, n_groups, coln, &e);
         rc = push_effect(a, &e);
     }
+    /* Dose-response between arms (session lengths 30/60/90/120 min as in
+     * seed 002): with >= 3 arms of distinct known minutes, the slope of
+     * y ~ minutes + occasion + (1 | participant) on the follow-up values. */
+    int n_dose = 0;
+    for (size_t c = 0; c < k; c++) {
+        int distinct = isfinite(d->conditions[c].minutes);
+        for (size_t c2 = 0; distinct && c2 < c; c2++)
+            distinct = d->conditions[c2].minutes != d->conditions[c].minutes;
+        n_dose += distinct;
+    }
+    if (!rc && n_dose >= 3 && n_groups >= 3) {
+        size_t pd = 1 + 1 + (n_occ > 1 ? n_occ - 1 : 0), nd = 0, ng = 0;
+        double *Xd = calloc((n_follow + 1) * pd, sizeof *Xd), *yd = calloc(n_follow + 1, sizeof *yd);
+        size_t *gd = calloc(n_follow + 1, sizeof *gd), *gmap = calloc(np + 1, sizeof *gmap);
+        if (!Xd || !yd || !gd || !gmap)
+            rc = SOMNA_E_NOMEM;
+        /* groups: participants with a follow-up value in an arm of known minutes */
+        for (size_t i = 0; !rc && i < np; i++)
+            gmap[i] = (cnt[i] && arm[i] >= 0 && isfinite(d->conditions[arm[i]].minutes)) ? ng++ : (size_t)-1;
+        for (size_t i = 0; !rc && i < x->n; i++) {
+            const obs *b = &x->o[i];
+            if (is_baseline(b) || arm[b->part] < 0 || !isfinite(d->conditions[arm[b->part]].minutes))
+                continue;
+            double *row = Xd + nd * pd;
+            row[0] = 1;
+            row[1] = d->conditions[arm[b->part]].minutes;
+            int oi = occ_index(occ, &n_occ, b->occasion, x->n);
+            for (size_t q = 1; q < n_occ; q++)
+                row[1 + q] = (size_t)oi == q;
+            yd[nd] = b->value;
+            gd[nd] = gmap[b->part];
+            nd++;
+        }
+        if (!rc) {
+            somna_study_effect e;
+            effect_init(&e, measure, "minutes", "slope", "lmm-slope");
+            e.n = (int)ng;
+            fit_lmm(Xd, yd, gd, nd, pd, ng, 1, &e);
+            e.diff = e.lmm_estimate;
+            e.p = e.p_lmm;
+            rc = push_effect(a, &e);
+        }
+        free(Xd);
+        free(yd);
+        free(gd);
+        free(gmap);
+    }
     /* pre-post: follow-up vs baseline within each arm */
     if (!rc && d->design == SOMNA_STUDY_PREPOST) {
         for (size_t c = 0; !rc && c < k; c++) {

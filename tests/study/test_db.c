@@ -649,6 +649,46 @@ static void test_description_mutations(void **state)
     }
 }
 
+/* Parallel arms of different session lengths: the between-arm dose slope. */
+static void test_parallel_dose_slope(void **state)
+{
+    (void)state;
+    somna_err err;
+    somna_db *db = fresh_db();
+    static const char *const codes[] = {"S01", "S02", "S03", "S04", "S05", "S06", "S07", "S08"};
+    int64_t sid = setup_study(db,
+                              "name = PD\ndesign = parallel\nseed = 2\ncondition = m30 | 30 min | swedish | 30\n"
+                              "condition = m60 | 60 min | swedish | 60\ncondition = m90 | 90 min | swedish | 90\n"
+                              "condition = m120 | 120 min | swedish | 120\ncontrol = m30\noutcomes = y\n",
+                              codes, 8);
+    static const double y[16] = {20, 19, 18, 18.5, 17, 16, 16.5, 15, 15, 15.5, 14, 13, 13.5, 12, 12, 12.5};
+    static const char *const arm[8] = {"m30", "m30", "m60", "m60", "m90", "m90", "m120", "m120"};
+    char text[2048] = "participant,condition,occasion,time_index,measure,value\n";
+    for (int i = 0; i < 16; i++) {
+        size_t l = strlen(text);
+        snprintf(text + l, sizeof text - l, "%s,%s,w%d,%d,y,%g\n", codes[i / 2], arm[i / 2], i % 2 + 1, i % 2 + 1,
+                 y[i]);
+    }
+    char path[512];
+    tmpfile_with("pdose.csv", text, path, sizeof path);
+    somna_study_import_stats st;
+    OK(somna_study_import(db, sid, SOMNA_STUDY_IMPORT_MEASURES, path, NULL, &st, &err));
+    somna_study_analysis a;
+    OK(somna_study_analyze(db, sid, NULL, &a, &err));
+    const somna_study_effect *slope = NULL;
+    for (size_t i = 0; i < a.n_effects; i++)
+        if (strcmp(a.effects[i].test, "lmm-slope") == 0)
+            slope = &a.effects[i];
+    assert_non_null(slope);
+    /* R 4.2, lmerTest: lmer(y ~ minutes + visit + (1 | id)) */
+    assert_close_rel(slope->lmm_estimate, -0.069583333333333414, 1e-6);
+    assert_close_rel(slope->lmm_se, 0.007731758754824632, 1e-5);
+    assert_close_rel(slope->lmm_df, 5.999999896524371934, 1e-5);
+    assert_close_rel(slope->p_lmm, 0.000105292757152094, 1e-4);
+    somna_study_analysis_free(&a);
+    somna_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_url_password_not_in_messages),
         cmocka_unit_test(test_prepost_psqi_mcnemar),
         cmocka_unit_test(test_description_mutations),
+        cmocka_unit_test(test_parallel_dose_slope),
     };
     if (is_pg())
         fprintf(stderr, "study DB suite on PostgreSQL: %s\n", getenv("SOMNA_TEST_DB_URL"));
