@@ -38,7 +38,7 @@ static const double eeg_gain[5][5] = {
     /*  pink  alpha theta delta beta */
     {7.0, 14.0, 3.0, 3.0, 4.0}, /* W (relaxed, eyes closed) */
     {9.0, 4.0, 9.0, 6.0, 2.0},  /* N1 */
-    {11.0, 2.0, 6.0, 11.0, 1.5}, /* N2 */
+    {11.0, 2.0, 6.0, 16.0, 1.5}, /* N2 (delta: ~75 % of 0.5-30 Hz power, as real N2) */
     {12.0, 1.0, 4.0, 18.0, 1.0}, /* N3 */
     {8.0, 3.0, 8.0, 5.0, 2.5},  /* REM */
 };
@@ -449,7 +449,7 @@ static int draw_events(somna_sim_night *g, somna_sim_rng *r)
                 double t = t0 + somna_sim_rng_uniform(r) * (ep - 3.0);
                 int nsac = 1 + (int)(somna_sim_rng_uniform(r) * 4.0);
                 for (int j = 0; j < nsac; j++) {
-                    double a = somna_sim_rng_range(r, 60.0, 200.0) * (somna_sim_rng_uniform(r) < 0.5 ? -1.0 : 1.0);
+                    double a = somna_sim_rng_range(r, 45.0, 150.0) * (somna_sim_rng_uniform(r) < 0.5 ? -1.0 : 1.0);
                     memset(&rr, 0, sizeof rr);
                     rr.gain[2] = a;
                     rr.gain[3] = -a; /* conjugate horizontal movement: E1 and E2 out of phase */
@@ -1054,13 +1054,17 @@ int somna_sim_night_next_epoch(somna_sim_night *g, const double *const **data)
             chan[c] = x;
             fs[c] = fe;
         }
+        const double *fpz = chan[1]; /* background only: events are added later */
         for (int c = 0; c < 2; c++) {
             double *x = g->buf[g->index_of[SOMNA_SIM_EOG_E1 + c]];
             /* EOG floor: low-frequency electrode noise, ~4 uV */
             double a = exp(-TWO_PI * 2.0 / fe), b = sqrt(1.0 - a * a) * 4.0;
             for (int i = 0; i < ne; i++) {
                 g->eog_ar[c] = a * g->eog_ar[c] + b * fast_noise(r);
-                x[i] = g->eog_ar[c] + 1.0 * fast_noise(r);
+                /* frontal EEG reaches both EOG leads with the same sign
+                 * (common mode), which keeps E1/E2 from being perfectly
+                 * anticorrelated: real REM EOG correlates about -0.8 */
+                x[i] = g->eog_ar[c] + 1.0 * fast_noise(r) + 0.6 * fpz[i];
             }
             chan[2 + c] = x;
             fs[2 + c] = fe;
