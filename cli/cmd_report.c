@@ -1,6 +1,5 @@
 /* somna report — the results report of a study database (HTML or Markdown).
  * Thin over src/report. */
-#include <gsl/gsl_errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,7 +59,6 @@ int cmd_report(int argc, char **argv)
     /* GSL's default handler aborts the process on an underflow deep inside a
      * special function (seen in the noncentral t of effect-size CIs for very
      * large t); the statistics engine checks its results, so report, never abort. */
-    gsl_set_error_handler_off();
     const char *dbname = getenv("SOMNA_DB"), *output = NULL, *study = NULL;
     somna_report_opts ro = {SOMNA_REPORT_HTML, NULL, 0};
     int c;

@@ -1,6 +1,5 @@
 /* somna study — the study database and workflow: init, enrol, randomize,
  * import, process, analyze, report, export.  Thin over src/study. */
-#include <gsl/gsl_errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,7 +354,6 @@ int cmd_study(int argc, char **argv)
     /* GSL's default handler aborts the process on an underflow deep inside a
      * special function (seen in the noncentral t of effect-size CIs for very
      * large t); the statistics engine checks its results, so report, never abort. */
-    gsl_set_error_handler_off();
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <gsl/gsl_errno.h>
+
 #include "cli.h"
 #include "commands.h"
 #include "somna/version.h"
@@ -49,6 +51,11 @@ int cmd_version(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* GSL's default error handler aborts the process (e.g. on an underflow
+     * deep inside a distribution function).  The library reports failures as
+     * NaN / error codes instead, so the CLI, which owns the process, turns the
+     * handler off once for every command. */
+    gsl_set_error_handler_off();
     if (argc < 2) {
         print_help(stderr);
         return CLI_EXIT_USAGE;

@@ -14,6 +14,10 @@
  *  - two-sample functions analyse x - y (x = comparison, y = reference);
  *  - distribution functions come from GSL; exact signed-rank and rank-sum
  *    distributions use the counting recurrences behind R's psignrank/pwilcox.
+ *  - GSL's default error handler aborts the process.  The somna CLI turns it
+ *    off (gsl_set_error_handler_off) once at start-up; a program embedding
+ *    libsomna should do the same, as GSL's manual advises for libraries, so
+ *    that an edge case surfaces as NaN + SOMNA_E_DATA rather than abort().
  */
 #ifndef SOMNA_STATS_H
 #define SOMNA_STATS_H

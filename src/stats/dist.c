@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
 #include <gsl/gsl_sf_gamma.h>
 
 #include "stats/stats_internal.h"
@@ -172,6 +173,18 @@ double somna_stats_qwilcox(double p, size_t m, size_t n)
     return q;
 }
 
+/* Regularized incomplete beta without GSL's error handler: for the tiny
+ * series terms, underflow is an expected outcome (the term is 0), not an
+ * error that may abort the host program. */
+static double beta_inc_quiet(double a, double b, double x)
+{
+    gsl_sf_result r;
+    int status = gsl_sf_beta_inc_e(a, b, x, &r);
+    if (status == GSL_SUCCESS)
+        return r.val;
+    return status == GSL_EUNDRFLW ? 0.0 : NAN;
+}
+
 /* P(T <= t) for t >= 0 by the Poisson-mixture series. */
 static double pnt_nonneg(double t, double df, double delta)
 {
@@ -187,7 +200,7 @@ static double pnt_nonneg(double t, double df, double delta)
         double lp = lambda > 0 ? -lambda + j * log(lambda) : 0.0;
         double pj = exp(lp - gsl_sf_lngamma(j + 1.0));
         double qj = delta / M_SQRT2 * exp(lp - gsl_sf_lngamma(j + 1.5));
-        double term = pj * gsl_sf_beta_inc(j + 0.5, df / 2.0, x) + qj * gsl_sf_beta_inc(j + 1.0, df / 2.0, x);
+        double term = pj * beta_inc_quiet(j + 0.5, df / 2.0, x) + qj * beta_inc_quiet(j + 1.0, df / 2.0, x);
         s += term;
         if (lambda == 0.0 || (j > lambda && fabs(term) < 1e-17 * fabs(s)))
             break;
