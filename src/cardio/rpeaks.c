@@ -55,11 +55,10 @@ static inline double energy(const double *bp, const unsigned char *bad, size_t i
     return bad[i] ? 0.0 : bp[i] * bp[i];
 }
 
-/* Centered moving average of the energy over width w (odd), shrinking at
- * the edges; the interior runs without branches on the index (this is the
- * detector's hot loop) and the energy is formed on the fly, so no energy
- * array is kept. */
-static void moving_average(const double *bp, const unsigned char *bad, size_t n, size_t w, double *out)
+/* Centered moving average of the energy e[0..n) over width w (odd),
+ * shrinking at the edges; the interior runs without branches on the
+ * index (this is the detector's hot loop). */
+static void moving_average(const double *e, size_t n, size_t w, double *out)
 {
     size_t h = w / 2;
     if (n == 0)
@@ -67,26 +66,26 @@ static void moving_average(const double *bp, const unsigned char *bad, size_t n,
     if (2 * h + 1 > n) {
         double s = 0;
         for (size_t i = 0; i < n; i++)
-            s += energy(bp, bad, i);
+            s += e[i];
         for (size_t i = 0; i < n; i++)
             out[i] = s / (double)n;
         return;
     }
     double sum = 0.0;
     for (size_t i = 0; i <= h; i++)
-        sum += energy(bp, bad, i);
+        sum += e[i];
     for (size_t i = 0; i < h; i++) { /* left edge: window [0, i + h] */
         out[i] = sum / (double)(i + h + 1);
-        sum += energy(bp, bad, i + h + 1);
+        sum += e[i + h + 1];
     }
     double inv = 1.0 / (double)w;
     for (size_t i = h; i + h + 1 < n; i++) { /* window [i - h, i + h] */
         out[i] = sum * inv;
-        sum += energy(bp, bad, i + h + 1) - energy(bp, bad, i - h);
+        sum += e[i + h + 1] - e[i - h];
     }
     for (size_t i = n - h - 1; i < n; i++) { /* right edge: window [i - h, n) */
         out[i] = sum / (double)(n - (i - h));
-        sum -= energy(bp, bad, i - h);
+        sum -= e[i - h];
     }
     for (size_t i = 0; i < n; i++)
         if (out[i] < 0)
@@ -229,7 +228,7 @@ static double median_of(double *v, size_t n)
  * can start exactly where the sequential reduction would be.  Working
  * memory is a few windows, not the record (a night at 256 Hz: ~1 MB
  * instead of ~100 MB), so it stays in cache and costs few page faults. */
-enum { GRID = 1024, CORE = 16 * GRID, RAW_BLOCKS = 2048 };
+enum { GRID = 512, CORE = 32 * GRID, RAW_BLOCKS = 2048 };
 
 typedef struct red_state {
     double last, prev; /* last valid sample (NaN before the first), previous raw sample */
@@ -249,12 +248,19 @@ typedef struct work {
     double *xd, *maq, *mab, *mloc, *ext;
     unsigned char *bad;
     size_t cap;          /* samples the window arrays hold */
+    /* stage-1 output of the previous window's tail, reused by the next
+     * window (each full-rate sample is read and reduced once) */
+    double *cx;
+    unsigned char *cb;
+    size_t c0, c1;       /* carry holds reduced samples [c0, c1) ... */
+    red_state cst;       /* ... and the reduction state at c1 */
 } work;
 
 static void work_free(work *w)
 {
     free(w->raw), free(w->snap), free(w->co), free(w->zi);
     free(w->xd), free(w->maq), free(w->mab), free(w->mloc), free(w->ext), free(w->bad);
+    free(w->cx), free(w->cb);
 }
 
 static int work_reserve(work *w, size_t len)
@@ -278,21 +284,21 @@ static int work_reserve(work *w, size_t len)
     return 0;
 }
 
-/* Stage 1 over reduced samples [j0, j1) (j0 a multiple of GRID): block
- * means of k samples into xd, unusable samples into bad (NaN samples and
- * exactly constant runs >= flat_min), NaNs held at the last valid value;
- * a run still constant at j1 is treated as at the end of the signal (it is
- * already >= flat_min long if it matters: the margin is longer). */
-static int reduce(work *w, size_t j0, size_t j1, somna_err *err)
+/* Stage 1 over reduced samples [j, j1) of the window starting at j0, from
+ * the reduction state *st (updated): block means of k samples into xd,
+ * unusable samples into bad (NaN samples and exactly constant runs >=
+ * flat_min), NaNs held at the last valid value; a run still constant at j1
+ * is marked as at the end of the signal (if it matters it is already >=
+ * flat_min long: the margin is longer). */
+static int reduce(work *w, size_t j0, size_t jstart, size_t j1, red_state *st, somna_err *err)
 {
     const size_t k = w->k;
     double *xd = w->xd;
     unsigned char *bad = w->bad;
-    memset(bad, 0, j1 - j0);
-    red_state st = w->snap[j0 / GRID];
-    double last = st.last, prev = st.prev;
-    size_t run = st.run;
-    for (size_t c0 = j0; c0 < j1; c0 += RAW_BLOCKS) {
+    memset(bad + (jstart - j0), 0, j1 - jstart);
+    double last = st->last, prev = st->prev;
+    size_t run = st->run;
+    for (size_t c0 = jstart; c0 < j1; c0 += RAW_BLOCKS) {
         size_t nb = j1 - c0 < RAW_BLOCKS ? j1 - c0 : RAW_BLOCKS;
         int rc = w->rd(w->ctx, (int64_t)(c0 * k), (int64_t)(nb * k), w->raw, err);
         if (rc)
@@ -310,13 +316,13 @@ static int reduce(work *w, size_t j0, size_t j1, somna_err *err)
                  * the constant-run bookkeeping remains, kept branch-free */
                 for (size_t m = 0; m < k; m++) {
                     double v = blk[m];
-                    int eq = v == prev;
-                    if (!eq && run + 1 >= w->flat_min) {
+                    size_t eq = v == prev;
+                    if (run + 1 >= w->flat_min && !eq) { /* rare: a long run ends */
                         size_t first = (j * k + m - run - 1) / k;
                         for (size_t q = first > j0 ? first : j0; q <= j; q++)
                             bad[q - j0] = 1;
                     }
-                    run = eq ? run + 1 : 0;
+                    run = (run + 1) & (0 - eq); /* run + 1 if equal, else 0 */
                     prev = v;
                 }
                 xd[j - j0] = s / (double)k;
@@ -357,6 +363,7 @@ static int reduce(work *w, size_t j0, size_t j1, somna_err *err)
     }
     if (j1 / GRID < w->n_snap && j1 % GRID == 0)
         w->snap[j1 / GRID] = (red_state){last, prev, run};
+    *st = (red_state){last, prev, run};
     if (run + 1 >= w->flat_min) {
         size_t first = (j1 * k - run - 1) / k;
         for (size_t q = first > j0 ? first : j0; q < j1; q++)
@@ -420,30 +427,55 @@ static void filtfilt(work *w, double *x, size_t n)
 }
 
 /* Stages 1-3 for reduced samples [j0, j1): xd -> band-passed bp (in place)
- * and the three moving averages; returns the window as a det. */
-static int compute_window(work *w, size_t j0, size_t j1, det *d, somna_err *err)
+ * and the three moving averages; returns the window as a det.  With
+ * `carry`, stage 1 reuses the previous window's tail and keeps this one's
+ * last `keep` samples for the next (the windows of stage 3 walk forward). */
+static int compute_window(work *w, size_t j0, size_t j1, int carry, size_t keep, det *d, somna_err *err)
 {
     size_t len = j1 - j0;
     if (work_reserve(w, len))
         return somna_fail(err, SOMNA_E_NOMEM, "rpeaks: out of memory");
-    int rc = reduce(w, j0, j1, err);
+    size_t js = j0;
+    red_state st = w->snap[j0 / GRID];
+    if (carry && w->c0 <= j0 && j0 < w->c1 && w->c1 <= j1) {
+        memcpy(w->xd, w->cx + (j0 - w->c0), (w->c1 - j0) * sizeof *w->xd);
+        memcpy(w->bad, w->cb + (j0 - w->c0), w->c1 - j0);
+        js = w->c1;
+        st = w->cst;
+    }
+    int rc = reduce(w, j0, js, j1, &st, err);
     if (rc)
         return rc;
+    if (carry) {
+        size_t c0 = len > keep ? j1 - keep : j0;
+        if (!w->cx) {
+            w->cx = malloc(keep * sizeof *w->cx);
+            w->cb = malloc(keep);
+            if (!w->cx || !w->cb)
+                return somna_fail(err, SOMNA_E_NOMEM, "rpeaks: out of memory");
+        }
+        memcpy(w->cx, w->xd + (c0 - j0), (j1 - c0) * sizeof *w->cx);
+        memcpy(w->cb, w->bad + (c0 - j0), j1 - c0);
+        w->c0 = c0, w->c1 = j1, w->cst = st;
+    }
     filtfilt(w, w->xd, len);
-    moving_average(w->xd, w->bad, len, w->wq, w->maq);
-    moving_average(w->xd, w->bad, len, w->wb, w->mab);
-    moving_average(w->xd, w->bad, len, w->wl, w->mloc);
+    double *e = w->ext; /* the energy once, for the three averages */
+    for (size_t i = 0; i < len; i++)
+        e[i] = energy(w->xd, w->bad, i);
+    moving_average(e, len, w->wq, w->maq);
+    moving_average(e, len, w->wb, w->mab);
+    moving_average(e, len, w->wl, w->mloc);
     *d = (det){j0, len, w->xd, w->maq, w->mab, w->mloc, w->bad};
     return SOMNA_OK;
 }
 
 /* Window holding reduced samples [lo, hi) with margins (start on the grid). */
-static int window_around(work *w, size_t lo, size_t hi, det *d, somna_err *err)
+static int window_around(work *w, size_t lo, size_t hi, int carry, det *d, somna_err *err)
 {
     size_t j0 = lo > w->margin ? lo - w->margin : 0;
     j0 -= j0 % GRID;
     size_t j1 = hi + w->margin < w->nd ? hi + w->margin : w->nd;
-    return compute_window(w, j0, j1, d, err);
+    return compute_window(w, j0, j1, carry, 2 * w->margin + GRID, d, err);
 }
 
 /* Filter set-up: normalised sections, scipy's sosfilt_zi steady states and
@@ -477,8 +509,8 @@ static int work_filter(work *w, const somna_dsp_sos *sos, double fd, const somna
         rmax = fmax(rmax, r);
     }
     w->padlen = 3 * (2 * w->ns + 1 - (nb0 < na0 ? nb0 : na0));
-    /* transients decay as m^(2 ns) r^m: ask r^m < 1e-24 and double it for the polynomial factor */
-    double m = rmax > 0 && rmax < 1 ? 2.0 * log(1e-24) / log(rmax) : (double)w->nd;
+    /* start-up transients decay as r^m: r^m < 1e-30 is far below double rounding */
+    double m = rmax > 0 && rmax < 1 ? log(1e-30) / log(rmax) : (double)w->nd;
     if (!(m < (double)w->nd))
         m = (double)w->nd;
     size_t flat = w->flat_min / w->k + 2;
@@ -571,7 +603,7 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
         for (size_t b0 = 0; b0 < nd; b0 += CORE) {
             size_t b1 = nd - b0 < CORE ? nd : b0 + CORE;
             det d;
-            if ((rc = window_around(&w, b0, b1, &d, err)) != 0)
+            if ((rc = window_around(&w, b0, b1, 1, &d, err)) != 0)
                 goto done;
             if (scan_blocks(&scan, &d, b0, b1, pp->offset_beta, minw ? minw : 1, &cands))
                 goto nomem;
@@ -628,7 +660,7 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
                 int have = 0;
                 while ((double)(b - prev) > pp->searchback_factor * rr_mean && b - prev > 2 * refr) {
                     if (!have) {
-                        if ((rc = window_around(&w, a + refr - 1, b - refr, &d, err)) != 0) {
+                        if ((rc = window_around(&w, a + refr - 1, b - refr, 0, &d, err)) != 0) {
                             free(merged.v);
                             goto done;
                         }
