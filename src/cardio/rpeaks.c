@@ -55,41 +55,99 @@ static inline double energy(const double *bp, const unsigned char *bad, size_t i
     return bad[i] ? 0.0 : bp[i] * bp[i];
 }
 
-/* Centered moving average of the energy e[0..n) over width w (odd),
- * shrinking at the edges; the interior runs without branches on the
- * index (this is the detector's hot loop). */
-static void moving_average(const double *e, size_t n, size_t w, double *out)
+/* Centered moving averages of the energy e[0..n) over the widths w[0..2]
+ * (odd), shrinking at the edges.  Each average is a running sum (add the
+ * sample entering, subtract the one leaving); the three sums advance in
+ * one loop where all three windows are inside the signal, so their
+ * dependency chains overlap (this is the detector's hot loop).  Every sum
+ * sees the same operations in the same order as it would alone. */
+typedef struct ma_run {
+    size_t h;
+    double sum, inv, *out;
+} ma_run;
+
+static inline void ma_step(ma_run *m, const double *e, size_t i)
 {
-    size_t h = w / 2;
+    double v = m->sum * m->inv;
+    m->out[i] = v < 0 ? 0 : v; /* rounding drift on a non-negative signal */
+    m->sum += e[i + m->h + 1] - e[i - m->h];
+}
+
+static void moving_averages(const double *e, size_t n, const size_t w[3], double *out[3])
+{
     if (n == 0)
         return;
-    if (2 * h + 1 > n) {
-        double s = 0;
-        for (size_t i = 0; i < n; i++)
-            s += e[i];
-        for (size_t i = 0; i < n; i++)
-            out[i] = s / (double)n;
+    ma_run m[3];
+    size_t hmax = 0;
+    int small = 0;
+    for (int r = 0; r < 3; r++) {
+        m[r] = (ma_run){w[r] / 2, 0.0, 1.0 / (double)w[r], out[r]};
+        small |= 2 * m[r].h + 1 > n;
+        if (m[r].h > hmax)
+            hmax = m[r].h;
+    }
+    if (small) { /* a window longer than the signal: plain means (rare; kept simple) */
+        for (int r = 0; r < 3; r++) {
+            size_t h = m[r].h;
+            if (2 * h + 1 > n) {
+                double s = 0;
+                for (size_t i = 0; i < n; i++)
+                    s += e[i];
+                for (size_t i = 0; i < n; i++)
+                    out[r][i] = s / (double)n < 0 ? 0 : s / (double)n;
+                continue;
+            }
+            double sum = 0.0;
+            for (size_t i = 0; i <= h; i++)
+                sum += e[i];
+            for (size_t i = 0; i < h; i++) {
+                double v = sum / (double)(i + h + 1);
+                out[r][i] = v < 0 ? 0 : v;
+                sum += e[i + h + 1];
+            }
+            m[r].sum = sum;
+            for (size_t i = h; i + h + 1 < n; i++)
+                ma_step(&m[r], e, i);
+            sum = m[r].sum;
+            for (size_t i = n - h - 1; i < n; i++) {
+                double v = sum / (double)(n - (i - h));
+                out[r][i] = v < 0 ? 0 : v;
+                sum -= e[i - h];
+            }
+        }
         return;
     }
-    double sum = 0.0;
-    for (size_t i = 0; i <= h; i++)
-        sum += e[i];
-    for (size_t i = 0; i < h; i++) { /* left edge: window [0, i + h] */
-        out[i] = sum / (double)(i + h + 1);
-        sum += e[i + h + 1];
+    for (int r = 0; r < 3; r++) { /* left edge: window [0, i + h]; then alone up to hmax */
+        size_t h = m[r].h;
+        double sum = 0.0;
+        for (size_t i = 0; i <= h; i++)
+            sum += e[i];
+        for (size_t i = 0; i < h; i++) {
+            double v = sum / (double)(i + h + 1);
+            out[r][i] = v < 0 ? 0 : v;
+            sum += e[i + h + 1];
+        }
+        m[r].sum = sum;
+        for (size_t i = h; i < hmax && i + h + 1 < n; i++)
+            ma_step(&m[r], e, i);
     }
-    double inv = 1.0 / (double)w;
-    for (size_t i = h; i + h + 1 < n; i++) { /* window [i - h, i + h] */
-        out[i] = sum * inv;
-        sum += e[i + h + 1] - e[i - h];
+    size_t i = hmax;
+    for (; i + hmax + 1 < n; i++) { /* all three inside: one loop */
+        ma_step(&m[0], e, i);
+        ma_step(&m[1], e, i);
+        ma_step(&m[2], e, i);
     }
-    for (size_t i = n - h - 1; i < n; i++) { /* right edge: window [i - h, n) */
-        out[i] = sum / (double)(n - (i - h));
-        sum -= e[i - h];
+    for (int r = 0; r < 3; r++) { /* the rest of each interior, then the right edge */
+        size_t h = m[r].h;
+        for (size_t j = i > h ? i : h; j + h + 1 < n; j++)
+            ma_step(&m[r], e, j);
+        double sum = m[r].sum;
+        for (size_t j = n - h - 1; j < n; j++) { /* window [j - h, n) */
+            double v = sum / (double)(n - (j - h));
+            out[r][j] = v < 0 ? 0 : v;
+            sum -= e[j - h];
+        }
     }
-    for (size_t i = 0; i < n; i++)
-        if (out[i] < 0)
-            out[i] = 0; /* rounding drift on a non-negative signal */
 }
 
 typedef struct cand {
@@ -204,18 +262,52 @@ static int scan_blocks(blk_scan *s, const det *d, size_t a, size_t b, double bet
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* k-th smallest of v[0..n) (v is reordered): Hoare's FIND (Commun. ACM
+ * 4:321, 1961), expected linear time instead of a full sort. */
+static double select_kth(double *v, size_t n, size_t k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j], v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break; /* v[j + 1 .. i - 1] all equal the pivot */
+    }
+    return v[k];
 }
 
+/* Median of v[0..n) (v is reordered; values must not be NaN). */
 static double median_of(double *v, size_t n)
 {
     if (n == 0)
         return NAN;
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    double hi = select_kth(v, n, n / 2);
+    if (n % 2)
+        return hi;
+    /* even n: the other middle value is the largest of the lower part */
+    double lo = v[0];
+    for (size_t i = 1; i < n / 2; i++)
+        if (v[i] > lo)
+            lo = v[i];
+    return 0.5 * (lo + hi);
 }
 
 /* ---- bounded-memory feature windows -----------------------------------------
@@ -462,9 +554,9 @@ static int compute_window(work *w, size_t j0, size_t j1, int carry, size_t keep,
     double *e = w->ext; /* the energy once, for the three averages */
     for (size_t i = 0; i < len; i++)
         e[i] = energy(w->xd, w->bad, i);
-    moving_average(e, len, w->wq, w->maq);
-    moving_average(e, len, w->wb, w->mab);
-    moving_average(e, len, w->wl, w->mloc);
+    size_t wd[3] = {w->wq, w->wb, w->wl};
+    double *ma[3] = {w->maq, w->mab, w->mloc};
+    moving_averages(e, len, wd, ma);
     *d = (det){j0, len, w->xd, w->maq, w->mab, w->mloc, w->bad};
     return SOMNA_OK;
 }

@@ -260,12 +260,72 @@ static void test_mitdb_gaps(void **state)
     free_rec(&r);
 }
 
+/* The detector works in windows of 16384 samples at the reduced rate
+ * (360 Hz / 3: 49152 samples = 136.5 s) with margins; gaps placed across
+ * window edges and a missing start longer than a window must behave as
+ * gaps anywhere else: no beat inside, the reference beats found outside. */
+static void test_mitdb_gaps_across_windows(void **state)
+{
+    (void)state;
+    rec r;
+    if (load_rec("100", &r)) {
+        skip();
+        return;
+    }
+    const double spans[3][2] = {{0, 200}, {260, 290}, {540, 560}}; /* NaN, flat, NaN (s) */
+    size_t g[3][2];
+    for (int s = 0; s < 3; s++)
+        for (int e = 0; e < 2; e++)
+            g[s][e] = (size_t)(spans[s][e] * r.fs);
+    for (size_t i = g[0][0]; i < g[0][1]; i++)
+        r.x[i] = NAN;
+    for (size_t i = g[1][0]; i < g[1][1]; i++)
+        r.x[i] = r.x[g[1][0]];
+    for (size_t i = g[2][0]; i < g[2][1]; i++)
+        r.x[i] = NAN;
+    int64_t *pk;
+    size_t np;
+    assert_int_equal(somna_rpeaks_detect(r.x, r.n, r.fs, NULL, &pk, &np, NULL, NULL), 0);
+    for (size_t i = 0; i < np; i++)
+        for (int s = 0; s < 3; s++)
+            assert_false(pk[i] > (int64_t)g[s][0] + 20 && pk[i] < (int64_t)g[s][1] - 20);
+    int64_t *ref = malloc(r.nref * sizeof *ref);
+    size_t m = 0;
+    for (size_t i = 0; i < r.nref; i++) {
+        int keep = 1;
+        for (int s = 0; s < 3; s++)
+            keep &= r.ref[i] < (int64_t)g[s][0] - 200 || r.ref[i] > (int64_t)g[s][1] + 200;
+        if (keep)
+            ref[m++] = r.ref[i];
+    }
+    /* beats before the first gap cannot exist: it starts the record */
+    int64_t *kept = malloc((np ? np : 1) * sizeof *kept);
+    size_t mk = 0;
+    for (size_t i = 0; i < np; i++) {
+        int keep = 1;
+        for (int s = 0; s < 3; s++)
+            keep &= pk[i] < (int64_t)g[s][0] - 200 || pk[i] > (int64_t)g[s][1] + 200;
+        if (keep)
+            kept[mk++] = pk[i];
+    }
+    somna_rpeaks_eval ev;
+    assert_int_equal(somna_rpeaks_evaluate(ref, m, kept, mk, r.fs, 0, 0, 0.150, &ev, NULL), 0);
+    print_message("gaps across windows: TP %zu FN %zu FP %zu (of %zu reference beats)\n", ev.tp, ev.fn, ev.fp, m);
+    assert_true(m > 1700);
+    assert_true(ev.se >= 0.995);
+    assert_true(ev.ppv >= 0.995);
+    free(kept);
+    free(ref);
+    free(pk);
+    free_rec(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_evaluate_by_hand), cmocka_unit_test(test_evaluate_closest_pair_wins),
         cmocka_unit_test(test_detect_degenerate), cmocka_unit_test(test_mitdb_variants),
-        cmocka_unit_test(test_mitdb_gaps),
+        cmocka_unit_test(test_mitdb_gaps), cmocka_unit_test(test_mitdb_gaps_across_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
