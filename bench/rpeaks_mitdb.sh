@@ -5,10 +5,14 @@
 # Accuracy: every detector's annotations are scored by WFDB's own bxb
 # (whole record, -f 0, match window 150 ms) and by somna's evaluator
 # (somna rpeaks --ref atr --test ANN); Se and +P are summed over records.
-# Speed: CPU time (user + system, bash `time`) of each program per record,
-# whole process (start, read record, detect, write annotations), best of
-# $REPS runs; ratio = gqrs / somna.  CPU rather than wall time because the
+# Speed: CPU time of each program per record (perf stat task-clock when perf
+# works, else user + system from bash `time`, which counts whole ms), whole
+# process (start, read record, detect, write annotations), best of $REPS
+# runs; ratio = gqrs / somna.  CPU rather than wall time because the
 # machine is shared: wall time mostly measures the other users' load.
+# Process start-up is measured apart (somna --version, gqrs printing its
+# usage) and a second ratio without it is printed: somna's CLI loads 49
+# shared libraries (libpq, cairo and their dependencies) for every command.
 # Needs the WFDB software built outside the repository (WFDB_PREFIX, default
 # /work/peers/wfdb-install); never fetched or built by this script.
 set -u
@@ -27,10 +31,18 @@ WORK=$(mktemp -d /tmp/somna-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
 
-best_ms() { # best CPU time (user+sys) in ms of "$@" over REPS runs
+if perf stat -x, -e task-clock true >/dev/null 2>&1; then CLOCK=perf; else CLOCK=time; fi
+cpu_ms() { # CPU time in ms of one run of "$@"
+  if [ $CLOCK = perf ]; then
+    perf stat -x, -e task-clock "$@" 2>&1 >/dev/null | awk -F, '/task-clock/{t=$1; sub(/^[^0-9]*/,"",t); printf "%.2f", t}'
+  else
+    { TIMEFORMAT='%3U %3S'; time "$@" >/dev/null 2>&1; } 2>&1 | awk '{printf "%.1f", 1000*($1+$2)}'
+  fi
+}
+best_ms() { # best CPU time in ms of "$@" over REPS runs
   local best= t
   for ((i = 0; i < REPS; i++)); do
-    t=$( { TIMEFORMAT='%3U %3S'; time "$@" >/dev/null 2>&1; } 2>&1 | awk '{printf "%.1f", 1000*($1+$2)}')
+    t=$(cpu_ms "$@")
     best=$(awk -v a="$best" -v d="$t" 'BEGIN{ if (a=="" || d<a) print d; else print a }')
   done
   echo "$best"
@@ -85,8 +97,13 @@ for ann in qrs wqrs somna; do
     printf "  %-6s bxb: Se %.3f %% (%d/%d)  +P %.3f %% (%d/%d)   somna evaluator: TP %d FN %d FP %d  Se %.3f %%  +P %.3f %%\n",
       n, 100*sa/sb, sa, sb, 100*pa/pb, pa, pb, tp, fn, fp, 100*tp/(tp+fn), 100*tp/(tp+fp)}'
 done
-awk -v g=${S[tg]} -v w=${S[tw]} -v s=${S[ts]} 'BEGIN{
-  printf "CPU time, all records (best of runs, whole process): gqrs %.0f ms, wqrs %.0f ms, somna %.0f ms; gqrs/somna = %.2fx, wqrs/somna = %.2fx\n", g, w, s, g/s, w/s}'
+awk -v g=${S[tg]} -v w=${S[tw]} -v s=${S[ts]} -v c=$CLOCK 'BEGIN{
+  printf "CPU time (%s), all records (best of runs, whole process): gqrs %.0f ms, wqrs %.0f ms, somna %.0f ms; gqrs/somna = %.2fx, wqrs/somna = %.2fx\n", c, g, w, s, g/s, w/s}'
+# Start-up of each process alone, best of 5 x REPS runs: gqrs printing its
+# usage (exec + libwfdb), somna --version (exec + 49 shared libraries).
+sg=$(REPS=$((5 * REPS)) best_ms gqrs -h); ss=$(REPS=$((5 * REPS)) best_ms "$SOMNA" --version)
+awk -v g=${S[tg]} -v s=${S[ts]} -v sg="$sg" -v ss="$ss" -v n=$n_rec 'BEGIN{
+  printf "Process start-up: gqrs %.2f ms, somna %.2f ms.  Without it (per record: time - start-up), all records: gqrs %.0f ms, somna %.0f ms; gqrs/somna = %.2fx\n", sg, ss, g - n*sg, s - n*ss, (g - n*sg)/(s - n*ss)}'
 # Load-independent cost: instructions executed for one record (valgrind).
 if command -v valgrind >/dev/null && [ "${BENCH_IR:-1}" = 1 ]; then
   ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |

@@ -52,9 +52,13 @@ int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpea
 
 /* The same detector pulling its input: `read` must fill out[0..n) with
  * samples [first, first + n) of the lead (NaN for missing samples).  It is
- * called in order over the whole signal in chunks of ~64k samples, then for
- * short windows (+-refine_s) around each beat, so a recording never has to
- * be held in memory at full rate.  Results equal somna_rpeaks_detect's. */
+ * called in order over the whole signal in chunks of 2048 reduced-rate
+ * samples (6144 at 360 Hz), then again around each long gap that needs a
+ * search-back, then for short windows (+-refine_s) around each beat.  The
+ * detector works in windows of 16384 reduced-rate samples (2.3 min at
+ * 120 Hz) plus margins, so its memory (~1 MB) does not grow with the
+ * recording, except a search-back over a long gap, which holds that gap.
+ * Results equal somna_rpeaks_detect's. */
 typedef int (*somna_rpeaks_reader)(void *ctx, int64_t first, int64_t n, double *out, somna_err *err);
 int somna_rpeaks_detect_stream(somna_rpeaks_reader read, void *ctx, int64_t n, double fs,
                                const somna_rpeaks_params *p, int64_t **peaks, size_t *n_peaks, int *polarity,

@@ -18,9 +18,11 @@
  *     after subtracting the line joining the window ends (local baseline
  *     removal), in the lead's dominant polarity, detected as the sign whose
  *     median peak amplitude is larger.
- * Every stage only looks a bounded time around each sample (moving
- * windows, per-gap search), so the same logic can run on overlapping
- * chunks of a stream. */
+ * Stages 1-3 only look a bounded time around each sample (filter
+ * transients, moving windows), so they run on overlapping windows of the
+ * stream with bounded memory (see "bounded-memory feature windows"); the
+ * decisions need only the candidate list, and search-back recomputes the
+ * features around its gap. */
 #include "somna/rpeaks.h"
 
 #include <math.h>
@@ -752,7 +754,7 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
                 int have = 0;
                 while ((double)(b - prev) > pp->searchback_factor * rr_mean && b - prev > 2 * refr) {
                     if (!have) {
-                        if ((rc = window_around(&w, a + refr - 1, b - refr, 0, &d, err)) != 0) {
+                        if ((rc = window_around(&w, a + refr > 0 ? a + refr - 1 : 0, b - refr, 0, &d, err)) != 0) {
                             free(merged.v);
                             goto done;
                         }
