@@ -329,6 +329,14 @@ typedef struct red_state {
     size_t run;        /* consecutive repeats of prev */
 } red_state;
 
+/* The arrays of one window: xd (then band-passed in place), the three
+ * moving averages, the filter's scratch (then the energy), bad flags. */
+typedef struct wbuf {
+    double *xd, *maq, *mab, *mloc, *ext;
+    unsigned char *bad;
+    size_t cap, off, len; /* capacity; the window holds reduced samples [off, off + len) */
+} wbuf;
+
 typedef struct work {
     somna_rpeaks_reader rd;
     void *ctx;
@@ -339,9 +347,7 @@ typedef struct work {
     size_t ns, padlen;   /* filter sections, filtfilt edge padding */
     double (*co)[5];     /* b0 b1 b2 a1 a2 per section (a0 divided out) */
     double *zi;          /* steady-state section states for a unit step */
-    double *xd, *maq, *mab, *mloc, *ext;
-    unsigned char *bad;
-    size_t cap;          /* samples the window arrays hold */
+    wbuf buf[2];         /* two windows: their filters run side by side */
     /* stage-1 output of the previous window's tail, reused by the next
      * window (each full-rate sample is read and reduced once) */
     double *cx;
@@ -353,28 +359,30 @@ typedef struct work {
 static void work_free(work *w)
 {
     free(w->raw), free(w->snap), free(w->co), free(w->zi);
-    free(w->xd), free(w->maq), free(w->mab), free(w->mloc), free(w->ext), free(w->bad);
+    for (int i = 0; i < 2; i++)
+        free(w->buf[i].xd), free(w->buf[i].maq), free(w->buf[i].mab), free(w->buf[i].mloc), free(w->buf[i].ext),
+            free(w->buf[i].bad);
     free(w->cx), free(w->cb);
 }
 
-static int work_reserve(work *w, size_t len)
+static int wbuf_reserve(wbuf *b, size_t len, size_t padlen)
 {
-    if (len <= w->cap)
+    if (len <= b->cap)
         return 0;
-    double *a[5] = {w->xd, w->maq, w->mab, w->mloc, w->ext};
-    size_t sz[5] = {len, len, len, len, len + 2 * w->padlen};
+    double *a[5] = {b->xd, b->maq, b->mab, b->mloc, b->ext};
+    size_t sz[5] = {len, len, len, len, len + 2 * padlen};
     for (int i = 0; i < 5; i++) {
         double *p = realloc(a[i], sz[i] * sizeof *p);
         if (!p)
             return -1;
         a[i] = p;
-        w->xd = a[0], w->maq = a[1], w->mab = a[2], w->mloc = a[3], w->ext = a[4];
+        b->xd = a[0], b->maq = a[1], b->mab = a[2], b->mloc = a[3], b->ext = a[4];
     }
-    unsigned char *b = realloc(w->bad, len);
-    if (!b)
+    unsigned char *u = realloc(b->bad, len);
+    if (!u)
         return -1;
-    w->bad = b;
-    w->cap = len;
+    b->bad = u;
+    b->cap = len;
     return 0;
 }
 
@@ -384,11 +392,11 @@ static int work_reserve(work *w, size_t len)
  * flat_min), NaNs held at the last valid value; a run still constant at j1
  * is marked as at the end of the signal (if it matters it is already >=
  * flat_min long: the margin is longer). */
-static int reduce(work *w, size_t j0, size_t jstart, size_t j1, red_state *st, somna_err *err)
+static int reduce(work *w, wbuf *wb, size_t j0, size_t jstart, size_t j1, red_state *st, somna_err *err)
 {
     const size_t k = w->k;
-    double *xd = w->xd;
-    unsigned char *bad = w->bad;
+    double *xd = wb->xd;
+    unsigned char *bad = wb->bad;
     memset(bad + (jstart - j0), 0, j1 - jstart);
     double last = st->last, prev = st->prev;
     size_t run = st->run;
@@ -466,16 +474,29 @@ static int reduce(work *w, size_t j0, size_t jstart, size_t j1, red_state *st, s
     return SOMNA_OK;
 }
 
+/* One step of sections s and s + 1 (transposed direct form II) on e[i]. */
+static inline void step2(const double *c, const double *d, double z[4], double *e, size_t i)
+{
+    double xi = e[i], yi = c[0] * xi + z[0];
+    z[0] = c[1] * xi - c[3] * yi + z[1];
+    z[1] = c[2] * xi - c[4] * yi;
+    double vi = d[0] * yi + z[2];
+    z[2] = d[1] * yi - d[3] * vi + z[3];
+    z[3] = d[2] * yi - d[4] * vi;
+    e[i] = vi;
+}
+
 /* Sections s and s + 1 of the cascade over e[0..ne) forward (dir > 0) or
  * backward, both in one loop: each section's recursion is a chain of
- * dependent multiply-adds, and running two independent chains side by
- * side halves the time without changing a single operation (the results
- * are bit-identical to one section after the other). */
+ * dependent multiply-adds, and running independent chains side by side
+ * hides their latency without changing a single operation (the results
+ * are bit-identical to one section after the other).  e0: the input value
+ * the start states are scaled by. */
 static void sos_pass(const work *w, size_t s, double *e, size_t ne, int dir, double e0)
 {
     const double *c = w->co[s];
-    double z0 = w->zi[2 * s] * e0, z1 = w->zi[2 * s + 1] * e0;
     if (s + 1 == w->ns) {
+        double z0 = w->zi[2 * s] * e0, z1 = w->zi[2 * s + 1] * e0;
         for (size_t t = 0; t < ne; t++) {
             size_t i = dir > 0 ? t : ne - 1 - t;
             double xi = e[i], yi = c[0] * xi + z0;
@@ -486,58 +507,86 @@ static void sos_pass(const work *w, size_t s, double *e, size_t ne, int dir, dou
         return;
     }
     const double *d = w->co[s + 1];
-    double u0 = w->zi[2 * s + 2] * e0, u1 = w->zi[2 * s + 3] * e0;
-    for (size_t t = 0; t < ne; t++) {
-        size_t i = dir > 0 ? t : ne - 1 - t;
-        double xi = e[i], yi = c[0] * xi + z0;
-        z0 = c[1] * xi - c[3] * yi + z1;
-        z1 = c[2] * xi - c[4] * yi;
-        double vi = d[0] * yi + u0;
-        u0 = d[1] * yi - d[3] * vi + u1;
-        u1 = d[2] * yi - d[4] * vi;
-        e[i] = vi;
-    }
+    double z[4] = {w->zi[2 * s] * e0, w->zi[2 * s + 1] * e0, w->zi[2 * s + 2] * e0, w->zi[2 * s + 3] * e0};
+    for (size_t t = 0; t < ne; t++)
+        step2(c, d, z, e, dir > 0 ? t : ne - 1 - t);
 }
 
-/* Zero-phase filtering of x[0..n) in place, as scipy.signal.sosfiltfilt
- * (odd extension of padlen samples at each end, sosfilt_zi start states;
- * same arithmetic as somna_dsp_sosfiltfilt, without its allocation). */
-static void filtfilt(work *w, double *x, size_t n)
+/* The same for a two-section filter over two arrays at once (two windows):
+ * four chains in flight. */
+static void sos_pass_two(const work *w, double *ea, size_t na, double a0, double *eb, size_t nb, double b0,
+                         int dir)
 {
-    size_t pad = w->padlen < n - 1 ? w->padlen : n - 1, ne = n + 2 * pad;
-    double *e = w->ext;
-    for (size_t i = 0; i < pad; i++)
-        e[i] = 2.0 * x[0] - x[pad - i];
-    memcpy(e + pad, x, n * sizeof *x);
-    for (size_t i = 0; i < pad; i++)
-        e[pad + n + i] = 2.0 * x[n - 1] - x[n - 2 - i];
-    double e0 = e[0]; /* start states scale with the input's first value */
-    for (size_t s = 0; s < w->ns; s += 2)
-        sos_pass(w, s, e, ne, 1, e0);
-    double e1 = e[ne - 1];
-    for (size_t s = 0; s < w->ns; s += 2)
-        sos_pass(w, s, e, ne, -1, e1);
-    memcpy(x, e + pad, n * sizeof *x);
+    const double *c = w->co[0], *d = w->co[1];
+    double za[4] = {w->zi[0] * a0, w->zi[1] * a0, w->zi[2] * a0, w->zi[3] * a0};
+    double zb[4] = {w->zi[0] * b0, w->zi[1] * b0, w->zi[2] * b0, w->zi[3] * b0};
+    size_t m = na < nb ? na : nb, t = 0;
+    for (; t < m; t++) {
+        step2(c, d, za, ea, dir > 0 ? t : na - 1 - t);
+        step2(c, d, zb, eb, dir > 0 ? t : nb - 1 - t);
+    }
+    for (size_t u = t; u < na; u++)
+        step2(c, d, za, ea, dir > 0 ? u : na - 1 - u);
+    for (size_t u = t; u < nb; u++)
+        step2(c, d, zb, eb, dir > 0 ? u : nb - 1 - u);
 }
 
-/* Stages 1-3 for reduced samples [j0, j1): xd -> band-passed bp (in place)
- * and the three moving averages; returns the window as a det.  With
- * `carry`, stage 1 reuses the previous window's tail and keeps this one's
- * last `keep` samples for the next (the windows of stage 3 walk forward). */
-static int compute_window(work *w, size_t j0, size_t j1, int carry, size_t keep, det *d, somna_err *err)
+/* Zero-phase filtering of the windows' xd in place, as
+ * scipy.signal.sosfiltfilt (odd extension of padlen samples at each end,
+ * sosfilt_zi start states; same arithmetic as somna_dsp_sosfiltfilt,
+ * without its allocation), nb (1 or 2) windows at once. */
+static void filtfilt(const work *w, wbuf *const *bs, int nb)
+{
+    size_t pad[2], ne[2];
+    double e0[2];
+    for (int b = 0; b < nb; b++) {
+        const double *x = bs[b]->xd;
+        double *e = bs[b]->ext;
+        size_t n = bs[b]->len;
+        pad[b] = w->padlen < n - 1 ? w->padlen : n - 1;
+        ne[b] = n + 2 * pad[b];
+        for (size_t i = 0; i < pad[b]; i++)
+            e[i] = 2.0 * x[0] - x[pad[b] - i];
+        memcpy(e + pad[b], x, n * sizeof *x);
+        for (size_t i = 0; i < pad[b]; i++)
+            e[pad[b] + n + i] = 2.0 * x[n - 1] - x[n - 2 - i];
+        e0[b] = e[0]; /* start states scale with the input's first value */
+    }
+    for (int dir = 1; dir >= -1; dir -= 2) {
+        if (dir < 0)
+            for (int b = 0; b < nb; b++)
+                e0[b] = bs[b]->ext[ne[b] - 1];
+        if (nb == 2 && w->ns == 2) {
+            sos_pass_two(w, bs[0]->ext, ne[0], e0[0], bs[1]->ext, ne[1], e0[1], dir);
+            continue;
+        }
+        for (int b = 0; b < nb; b++)
+            for (size_t s = 0; s < w->ns; s += 2)
+                sos_pass(w, s, bs[b]->ext, ne[b], dir, e0[b]);
+    }
+    for (int b = 0; b < nb; b++)
+        memcpy(bs[b]->xd, bs[b]->ext + pad[b], bs[b]->len * sizeof *bs[b]->xd);
+}
+
+/* Stage 1 for reduced samples [j0, j1) into window buffer b.  With
+ * `carry`, it reuses the previous window's tail and keeps this one's last
+ * `keep` samples for the next (the windows of stage 3 walk forward, so
+ * each full-rate sample is read and reduced once). */
+static int stage1(work *w, wbuf *b, size_t j0, size_t j1, int carry, size_t keep, somna_err *err)
 {
     size_t len = j1 - j0;
-    if (work_reserve(w, len))
+    if (wbuf_reserve(b, len, w->padlen))
         return somna_fail(err, SOMNA_E_NOMEM, "rpeaks: out of memory");
+    b->off = j0, b->len = len;
     size_t js = j0;
     red_state st = w->snap[j0 / GRID];
     if (carry && w->c0 <= j0 && j0 < w->c1 && w->c1 <= j1) {
-        memcpy(w->xd, w->cx + (j0 - w->c0), (w->c1 - j0) * sizeof *w->xd);
-        memcpy(w->bad, w->cb + (j0 - w->c0), w->c1 - j0);
+        memcpy(b->xd, w->cx + (j0 - w->c0), (w->c1 - j0) * sizeof *b->xd);
+        memcpy(b->bad, w->cb + (j0 - w->c0), w->c1 - j0);
         js = w->c1;
         st = w->cst;
     }
-    int rc = reduce(w, j0, js, j1, &st, err);
+    int rc = reduce(w, b, j0, js, j1, &st, err);
     if (rc)
         return rc;
     if (carry) {
@@ -548,28 +597,46 @@ static int compute_window(work *w, size_t j0, size_t j1, int carry, size_t keep,
             if (!w->cx || !w->cb)
                 return somna_fail(err, SOMNA_E_NOMEM, "rpeaks: out of memory");
         }
-        memcpy(w->cx, w->xd + (c0 - j0), (j1 - c0) * sizeof *w->cx);
-        memcpy(w->cb, w->bad + (c0 - j0), j1 - c0);
+        memcpy(w->cx, b->xd + (c0 - j0), (j1 - c0) * sizeof *w->cx);
+        memcpy(w->cb, b->bad + (c0 - j0), j1 - c0);
         w->c0 = c0, w->c1 = j1, w->cst = st;
     }
-    filtfilt(w, w->xd, len);
-    double *e = w->ext; /* the energy once, for the three averages */
-    for (size_t i = 0; i < len; i++)
-        e[i] = energy(w->xd, w->bad, i);
-    size_t wd[3] = {w->wq, w->wb, w->wl};
-    double *ma[3] = {w->maq, w->mab, w->mloc};
-    moving_averages(e, len, wd, ma);
-    *d = (det){j0, len, w->xd, w->maq, w->mab, w->mloc, w->bad};
     return SOMNA_OK;
 }
 
-/* Window holding reduced samples [lo, hi) with margins (start on the grid). */
-static int window_around(work *w, size_t lo, size_t hi, int carry, det *d, somna_err *err)
+/* Stage 3 on a filtered window: the energy once, the three averages. */
+static void stage3(const work *w, wbuf *b, det *d)
 {
-    size_t j0 = lo > w->margin ? lo - w->margin : 0;
-    j0 -= j0 % GRID;
-    size_t j1 = hi + w->margin < w->nd ? hi + w->margin : w->nd;
-    return compute_window(w, j0, j1, carry, 2 * w->margin + GRID, d, err);
+    size_t len = b->len;
+    double *e = b->ext;
+    for (size_t i = 0; i < len; i++)
+        e[i] = energy(b->xd, b->bad, i);
+    size_t wd[3] = {w->wq, w->wb, w->wl};
+    double *ma[3] = {b->maq, b->mab, b->mloc};
+    moving_averages(e, len, wd, ma);
+    *d = (det){b->off, len, b->xd, b->maq, b->mab, b->mloc, b->bad};
+}
+
+/* Reduced samples [lo, hi) widened by the margins (start on the grid). */
+static void window_span(const work *w, size_t lo, size_t hi, size_t *j0, size_t *j1)
+{
+    size_t a = lo > w->margin ? lo - w->margin : 0;
+    *j0 = a - a % GRID;
+    *j1 = hi + w->margin < w->nd ? hi + w->margin : w->nd;
+}
+
+/* Stages 1-3 for one window around [lo, hi) (the search-back's). */
+static int window_around(work *w, size_t lo, size_t hi, det *d, somna_err *err)
+{
+    size_t j0, j1;
+    window_span(w, lo, hi, &j0, &j1);
+    wbuf *b = &w->buf[0];
+    int rc = stage1(w, b, j0, j1, 0, 0, err);
+    if (rc)
+        return rc;
+    filtfilt(w, &b, 1);
+    stage3(w, b, d);
+    return SOMNA_OK;
 }
 
 /* Filter set-up: normalised sections, scipy's sosfilt_zi steady states and
@@ -694,13 +761,26 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
     size_t minw = (size_t)(pp->min_block_frac * (double)wq);
     {
         blk_scan scan = {0};
-        for (size_t b0 = 0; b0 < nd; b0 += CORE) {
-            size_t b1 = nd - b0 < CORE ? nd : b0 + CORE;
-            det d;
-            if ((rc = window_around(&w, b0, b1, 1, &d, err)) != 0)
-                goto done;
-            if (scan_blocks(&scan, &d, b0, b1, pp->offset_beta, minw ? minw : 1, &cands))
-                goto nomem;
+        size_t keep = 2 * w.margin + GRID;
+        for (size_t b0 = 0; b0 < nd; b0 += 2 * CORE) { /* two windows per round */
+            wbuf *bs[2] = {&w.buf[0], &w.buf[1]};
+            size_t core[2][2];
+            int nb = 0;
+            for (size_t c0 = b0; nb < 2 && c0 < nd; c0 += CORE, nb++) {
+                core[nb][0] = c0;
+                core[nb][1] = nd - c0 < CORE ? nd : c0 + CORE;
+                size_t j0, j1;
+                window_span(&w, core[nb][0], core[nb][1], &j0, &j1);
+                if ((rc = stage1(&w, bs[nb], j0, j1, 1, keep, err)) != 0)
+                    goto done;
+            }
+            filtfilt(&w, bs, nb);
+            for (int b = 0; b < nb; b++) {
+                det d;
+                stage3(&w, bs[b], &d);
+                if (scan_blocks(&scan, &d, core[b][0], core[b][1], pp->offset_beta, minw ? minw : 1, &cands))
+                    goto nomem;
+            }
         }
         if (scan.open && nd - scan.start >= (minw ? minw : 1) && cand_push(&cands, scan.c))
             goto nomem;
@@ -754,7 +834,7 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
                 int have = 0;
                 while ((double)(b - prev) > pp->searchback_factor * rr_mean && b - prev > 2 * refr) {
                     if (!have) {
-                        if ((rc = window_around(&w, a + refr > 0 ? a + refr - 1 : 0, b - refr, 0, &d, err)) != 0) {
+                        if ((rc = window_around(&w, a + refr > 0 ? a + refr - 1 : 0, b - refr, &d, err)) != 0) {
                             free(merged.v);
                             goto done;
                         }
