@@ -405,10 +405,43 @@ static int reduce(work *w, wbuf *wb, size_t j0, size_t jstart, size_t j1, red_st
         int rc = w->rd(w->ctx, (int64_t)(c0 * k), (int64_t)(nb * k), w->raw, err);
         if (rc)
             return rc;
-        for (size_t jj = 0; jj < nb; jj++) {
+        for (size_t s0 = 0, s1; s0 < nb; s0 = s1) {
+            /* segments of blocks that do not cross a grid point; a segment
+             * of finite samples (the usual case) runs in two tight loops:
+             * block means, then the constant-run bookkeeping */
+            size_t jseg = c0 + s0;
+            s1 = s0 + (GRID - jseg % GRID);
+            if (s1 > nb)
+                s1 = nb;
+            if (jseg % GRID == 0 && jseg / GRID < w->n_snap)
+                w->snap[jseg / GRID] = (red_state){last, prev, run};
+            const double *seg = w->raw + s0 * k;
+            int finite = last == last;
+            for (size_t b = 0; b < s1 - s0 && finite; b++) {
+                double sum = 0.0;
+                for (size_t m = 0; m < k; m++)
+                    sum += seg[b * k + m];
+                finite = isfinite(sum); /* NaN and Inf propagate into the sum */
+                xd[jseg + b - j0] = sum / (double)k;
+            }
+            if (finite) {
+                size_t i0 = jseg * k, ns = (s1 - s0) * k;
+                for (size_t t = 0; t < ns; t++) {
+                    double v = seg[t];
+                    size_t eq = v == prev;
+                    if (run + 1 >= w->flat_min && !eq) { /* rare: a long run ends */
+                        size_t first = (i0 + t - run - 1) / k, j = (i0 + t) / k;
+                        for (size_t q = first > j0 ? first : j0; q <= j; q++)
+                            bad[q - j0] = 1;
+                    }
+                    run = (run + 1) & (0 - eq); /* run + 1 if equal, else 0 */
+                    prev = v;
+                }
+                last = seg[ns - 1];
+                continue;
+            }
+        for (size_t jj = s0; jj < s1; jj++) {
             size_t j = c0 + jj;
-            if (j % GRID == 0 && j / GRID < w->n_snap)
-                w->snap[j / GRID] = (red_state){last, prev, run};
             const double *blk = w->raw + jj * k;
             double s = 0.0;
             for (size_t m = 0; m < k; m++)
@@ -461,6 +494,7 @@ static int reduce(work *w, wbuf *wb, size_t j0, size_t jstart, size_t j1, red_st
                 prev = v;
             }
             xd[j - j0] = last == last ? s / (double)k : 0.0;
+        }
         }
     }
     if (j1 / GRID < w->n_snap && j1 % GRID == 0)
