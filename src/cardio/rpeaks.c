@@ -440,61 +440,61 @@ static int reduce(work *w, wbuf *wb, size_t j0, size_t jstart, size_t j1, red_st
                 last = seg[ns - 1];
                 continue;
             }
-        for (size_t jj = s0; jj < s1; jj++) {
-            size_t j = c0 + jj;
-            const double *blk = w->raw + jj * k;
-            double s = 0.0;
-            for (size_t m = 0; m < k; m++)
-                s += blk[m];
-            if (s == s && isfinite(s) && last == last) {
-                /* all finite (NaN and Inf propagate into the sum): only
-                 * the constant-run bookkeeping remains, kept branch-free */
-                for (size_t m = 0; m < k; m++) {
-                    double v = blk[m];
-                    size_t eq = v == prev;
-                    if (run + 1 >= w->flat_min && !eq) { /* rare: a long run ends */
-                        size_t first = (j * k + m - run - 1) / k;
-                        for (size_t q = first > j0 ? first : j0; q <= j; q++)
-                            bad[q - j0] = 1;
+            for (size_t jj = s0; jj < s1; jj++) {
+                size_t j = c0 + jj;
+                const double *blk = w->raw + jj * k;
+                double s = 0.0;
+                for (size_t m = 0; m < k; m++)
+                    s += blk[m];
+                if (s == s && isfinite(s) && last == last) {
+                    /* all finite (NaN and Inf propagate into the sum): only
+                     * the constant-run bookkeeping remains, kept branch-free */
+                    for (size_t m = 0; m < k; m++) {
+                        double v = blk[m];
+                        size_t eq = v == prev;
+                        if (run + 1 >= w->flat_min && !eq) { /* rare: a long run ends */
+                            size_t first = (j * k + m - run - 1) / k;
+                            for (size_t q = first > j0 ? first : j0; q <= j; q++)
+                                bad[q - j0] = 1;
+                        }
+                        run = (run + 1) & (0 - eq); /* run + 1 if equal, else 0 */
+                        prev = v;
                     }
-                    run = (run + 1) & (0 - eq); /* run + 1 if equal, else 0 */
+                    xd[j - j0] = s / (double)k;
+                    last = blk[k - 1];
+                    continue;
+                }
+                s = 0.0;
+                for (size_t m = 0; m < k; m++) {
+                    size_t i = j * k + m;
+                    double v = blk[m];
+                    if (isfinite(v)) {
+                        if (last != last) { /* first valid sample: back-fill the leading blocks */
+                            for (size_t q = j0; q < j; q++)
+                                xd[q - j0] = v;
+                            for (size_t q = 0; q < m; q++)
+                                s += v;
+                        }
+                        last = v;
+                    } else {
+                        bad[j - j0] = 1;
+                    }
+                    if (last == last)
+                        s += last;
+                    if (v == prev) {
+                        run++;
+                    } else {
+                        if (run + 1 >= w->flat_min) {
+                            size_t first = (i - run - 1) / k;
+                            for (size_t q = first > j0 ? first : j0; q <= j; q++)
+                                bad[q - j0] = 1;
+                        }
+                        run = 0;
+                    }
                     prev = v;
                 }
-                xd[j - j0] = s / (double)k;
-                last = blk[k - 1];
-                continue;
+                xd[j - j0] = last == last ? s / (double)k : 0.0;
             }
-            s = 0.0;
-            for (size_t m = 0; m < k; m++) {
-                size_t i = j * k + m;
-                double v = blk[m];
-                if (isfinite(v)) {
-                    if (last != last) { /* first valid sample: back-fill the leading blocks */
-                        for (size_t q = j0; q < j; q++)
-                            xd[q - j0] = v;
-                        for (size_t q = 0; q < m; q++)
-                            s += v;
-                    }
-                    last = v;
-                } else {
-                    bad[j - j0] = 1;
-                }
-                if (last == last)
-                    s += last;
-                if (v == prev) {
-                    run++;
-                } else {
-                    if (run + 1 >= w->flat_min) {
-                        size_t first = (i - run - 1) / k;
-                        for (size_t q = first > j0 ? first : j0; q <= j; q++)
-                            bad[q - j0] = 1;
-                    }
-                    run = 0;
-                }
-                prev = v;
-            }
-            xd[j - j0] = last == last ? s / (double)k : 0.0;
-        }
         }
     }
     if (j1 / GRID < w->n_snap && j1 % GRID == 0)
