@@ -329,10 +329,10 @@ typedef struct red_state {
     size_t run;        /* consecutive repeats of prev */
 } red_state;
 
-/* The arrays of one window: xd (then band-passed in place), the three
- * moving averages, the filter's scratch (then the energy), bad flags. */
+/* The arrays of one window: xd (then band-passed in place), the filter's
+ * scratch (then the energy), bad flags. */
 typedef struct wbuf {
-    double *xd, *maq, *mab, *mloc, *ext;
+    double *xd, *ext;
     unsigned char *bad;
     size_t cap, off, len; /* capacity; the window holds reduced samples [off, off + len) */
 } wbuf;
@@ -348,6 +348,8 @@ typedef struct work {
     double (*co)[5];     /* b0 b1 b2 a1 a2 per section (a0 divided out) */
     double *zi;          /* steady-state section states for a unit step */
     wbuf buf[2];         /* two windows: their filters run side by side */
+    double *maq, *mab, *mloc; /* moving averages of the window in stage 3 (one at a time) */
+    size_t ma_cap;
     /* stage-1 output of the previous window's tail, reused by the next
      * window (each full-rate sample is read and reduced once) */
     double *cx;
@@ -360,8 +362,8 @@ static void work_free(work *w)
 {
     free(w->raw), free(w->snap), free(w->co), free(w->zi);
     for (int i = 0; i < 2; i++)
-        free(w->buf[i].xd), free(w->buf[i].maq), free(w->buf[i].mab), free(w->buf[i].mloc), free(w->buf[i].ext),
-            free(w->buf[i].bad);
+        free(w->buf[i].xd), free(w->buf[i].ext), free(w->buf[i].bad);
+    free(w->maq), free(w->mab), free(w->mloc);
     free(w->cx), free(w->cb);
 }
 
@@ -369,15 +371,14 @@ static int wbuf_reserve(wbuf *b, size_t len, size_t padlen)
 {
     if (len <= b->cap)
         return 0;
-    double *a[5] = {b->xd, b->maq, b->mab, b->mloc, b->ext};
-    size_t sz[5] = {len, len, len, len, len + 2 * padlen};
-    for (int i = 0; i < 5; i++) {
-        double *p = realloc(a[i], sz[i] * sizeof *p);
-        if (!p)
-            return -1;
-        a[i] = p;
-        b->xd = a[0], b->maq = a[1], b->mab = a[2], b->mloc = a[3], b->ext = a[4];
-    }
+    double *x = realloc(b->xd, len * sizeof *x);
+    if (!x)
+        return -1;
+    b->xd = x;
+    x = realloc(b->ext, (len + 2 * padlen) * sizeof *x);
+    if (!x)
+        return -1;
+    b->ext = x;
     unsigned char *u = realloc(b->bad, len);
     if (!u)
         return -1;
@@ -639,16 +640,27 @@ static int stage1(work *w, wbuf *b, size_t j0, size_t j1, int carry, size_t keep
 }
 
 /* Stage 3 on a filtered window: the energy once, the three averages. */
-static void stage3(const work *w, wbuf *b, det *d)
+static int stage3(work *w, wbuf *b, det *d)
 {
     size_t len = b->len;
+    if (len > w->ma_cap) {
+        double **a[3] = {&w->maq, &w->mab, &w->mloc};
+        for (int i = 0; i < 3; i++) {
+            double *x = realloc(*a[i], len * sizeof *x);
+            if (!x)
+                return -1;
+            *a[i] = x;
+        }
+        w->ma_cap = len;
+    }
     double *e = b->ext;
     for (size_t i = 0; i < len; i++)
         e[i] = energy(b->xd, b->bad, i);
     size_t wd[3] = {w->wq, w->wb, w->wl};
-    double *ma[3] = {b->maq, b->mab, b->mloc};
+    double *ma[3] = {w->maq, w->mab, w->mloc};
     moving_averages(e, len, wd, ma);
-    *d = (det){b->off, len, b->xd, b->maq, b->mab, b->mloc, b->bad};
+    *d = (det){b->off, len, b->xd, w->maq, w->mab, w->mloc, b->bad};
+    return 0;
 }
 
 /* Reduced samples [lo, hi) widened by the margins (start on the grid). */
@@ -669,7 +681,8 @@ static int window_around(work *w, size_t lo, size_t hi, det *d, somna_err *err)
     if (rc)
         return rc;
     filtfilt(w, &b, 1);
-    stage3(w, b, d);
+    if (stage3(w, b, d))
+        return somna_fail(err, SOMNA_E_NOMEM, "rpeaks: out of memory");
     return SOMNA_OK;
 }
 
@@ -811,8 +824,7 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
             filtfilt(&w, bs, nb);
             for (int b = 0; b < nb; b++) {
                 det d;
-                stage3(&w, bs[b], &d);
-                if (scan_blocks(&scan, &d, core[b][0], core[b][1], pp->offset_beta, minw ? minw : 1, &cands))
+                if (stage3(&w, bs[b], &d) || scan_blocks(&scan, &d, core[b][0], core[b][1], pp->offset_beta, minw ? minw : 1, &cands))
                     goto nomem;
             }
         }
