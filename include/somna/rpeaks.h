@@ -56,7 +56,7 @@ int somna_rpeaks_detect(const double *ecg, size_t n, double fs, const somna_rpea
  * samples (6144 at 360 Hz), then again around each long gap that needs a
  * search-back, then for short windows (+-refine_s) around each beat.  The
  * detector works in windows of 16384 reduced-rate samples (2.3 min at
- * 120 Hz) plus margins, so its memory (~1 MB) does not grow with the
+ * 120 Hz) plus margins, so its memory (~1.2 MB) does not grow with the
  * recording, except a search-back over a long gap, which holds that gap.
  * Results equal somna_rpeaks_detect's. */
 typedef int (*somna_rpeaks_reader)(void *ctx, int64_t first, int64_t n, double *out, somna_err *err);

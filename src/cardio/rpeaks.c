@@ -315,13 +315,13 @@ static double median_of(double *v, size_t n)
 /* ---- bounded-memory feature windows -----------------------------------------
  * Stages 1-3 run window by window over the reduced-rate signal: a core of
  * CORE samples plus a margin on each side long enough that the zero-phase
- * filter's start-up transients (|pole|^margin < 1e-24), the longest moving
+ * filter's start-up transients (|pole|^margin < 1e-30), the longest moving
  * average and a flat-line run at the window edge cannot reach the core.
  * The rate-reduction state (last valid value, previous sample, length of
  * the constant run) is saved every GRID reduced samples so that any window
  * can start exactly where the sequential reduction would be.  Working
- * memory is a few windows, not the record (a night at 256 Hz: ~1 MB
- * instead of ~100 MB), so it stays in cache and costs few page faults. */
+ * memory is a few windows, not the record (an 8-h night at 256 Hz:
+ * ~1.2 MB instead of ~150 MB), so it stays in cache and costs few page faults. */
 enum { GRID = 512, CORE = 32 * GRID, RAW_BLOCKS = 2048 };
 
 typedef struct red_state {
