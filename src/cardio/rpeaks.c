@@ -688,7 +688,7 @@ static int window_around(work *w, size_t lo, size_t hi, det *d, somna_err *err)
 
 /* Filter set-up: normalised sections, scipy's sosfilt_zi steady states and
  * filtfilt padlen, and the margin after which start-up transients are gone. */
-static int work_filter(work *w, const somna_dsp_sos *sos, double fd, const somna_rpeaks_params *pp)
+static int work_filter(work *w, const somna_dsp_sos *sos)
 {
     w->ns = sos->n_sections;
     w->co = malloc(w->ns * sizeof *w->co);
@@ -703,6 +703,7 @@ static int work_filter(work *w, const somna_dsp_sos *sos, double fd, const somna
         w->co[s][0] = b0, w->co[s][1] = b1, w->co[s][2] = b2, w->co[s][3] = a1, w->co[s][4] = a2;
         nb0 += c[2] == 0.0;
         na0 += c[5] == 0.0;
+        /* steady state for a unit step, as scipy.signal.sosfilt_zi */
         double g = (b0 + b1 + b2) / (1.0 + a1 + a2);
         double z1 = b2 - a2 * g, z0 = b1 - a1 * g + z1;
         w->zi[2 * s] = scale * z0;
@@ -724,7 +725,6 @@ static int work_filter(work *w, const somna_dsp_sos *sos, double fd, const somna
     size_t flat = w->flat_min / w->k + 2;
     size_t margin = (size_t)m + w->padlen + w->wl / 2 + flat + 2;
     w->margin = (margin + GRID - 1) / GRID * GRID;
-    (void)fd, (void)pp;
     return 0;
 }
 
@@ -797,7 +797,7 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
         rc = somna_dsp_butter(pp->band_order, SOMNA_DSP_BANDPASS, pp->band_lo_hz, hi, fd, &sos, err);
         if (rc)
             goto done;
-        int bad_alloc = work_filter(&w, &sos, fd, pp);
+        int bad_alloc = work_filter(&w, &sos);
         somna_dsp_sos_free(&sos);
         if (bad_alloc)
             goto nomem;
