@@ -328,6 +328,73 @@ static void test_delay(const imp *m)
 
 /* ---- session log ----------------------------------------------------------------------------- */
 
+/* Participants whose allocation was made outside somna (sealed envelopes, a
+ * simulator, another system) show it in the session log.  For each one not
+ * yet randomized here, record it from the log — the condition order by period
+ * (crossover) or the one condition of all sessions (parallel and pre-post) —
+ * so that the participant flow counts them as allocated.  A log that does not
+ * determine the allocation (a period missing or given twice, mixed arms) is
+ * left alone rather than guessed. */
+static int record_allocation_from_sessions(imp *m)
+{
+    somna_dbv sp = somna_dbv_int(m->study_id);
+    somna_db_result d;
+    int rc = somna_db_query(m->db, "SELECT design FROM study WHERE id = ?", &sp, 1, &d, m->err);
+    if (rc)
+        return rc;
+    const char *dname = d.n_rows ? somna_db_get_text(&d, 0, 0) : NULL;
+    int crossover = dname && somna_study_design_parse(dname) == SOMNA_STUDY_CROSSOVER;
+    somna_db_result_free(&d);
+
+    somna_db_result r;
+    rc = somna_db_query(m->db,
+                        "SELECT s.participant_id, s.period, c.code, c.id FROM session s "
+                        "JOIN participant pa ON pa.id = s.participant_id JOIN condition c ON c.id = s.condition_id "
+                        "WHERE pa.study_id = ? AND pa.randomized_at IS NULL "
+                        "ORDER BY s.participant_id, s.period",
+                        &sp, 1, &r, m->err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; !rc && i < r.n_rows;) {
+        int64_t pid = somna_db_get_int(&r, i, 0, 0);
+        size_t j = i;
+        while (j < r.n_rows && somna_db_get_int(&r, j, 0, 0) == pid)
+            j++;
+        char seq[600] = "";
+        size_t used = 0;
+        int ok = 1;
+        int64_t arm = somna_db_get_int(&r, i, 3, 0);
+        for (size_t k = i; k < j && ok; k++) {
+            if (crossover) {
+                /* periods must run 1, 2, ... k without gaps or repeats */
+                if (somna_db_get_int(&r, k, 1, -1) != (int64_t)(k - i + 1)) {
+                    ok = 0;
+                    break;
+                }
+                const char *code = somna_db_get_text(&r, k, 2);
+                int w = snprintf(seq + used, sizeof seq - used, "%s%s", k > i ? "," : "", code ? code : "");
+                if (w < 0 || (size_t)w >= sizeof seq - used)
+                    ok = 0;
+                else
+                    used += (size_t)w;
+            } else if (somna_db_get_int(&r, k, 3, 0) != arm) {
+                ok = 0;
+            }
+        }
+        if (ok) {
+            somna_dbv p[] = {crossover ? somna_dbv_null() : somna_dbv_int(arm),
+                             crossover ? somna_dbv_text(seq) : somna_dbv_null(), somna_dbv_int(pid)};
+            rc = somna_db_run(m->db,
+                              "UPDATE participant SET arm_id = ?, sequence = ?, status = 'randomized', "
+                              "randomized_at = @NOW@ WHERE id = ?",
+                              p, 3, NULL, NULL, m->err);
+        }
+        i = j;
+    }
+    somna_db_result_free(&r);
+    return rc;
+}
+
 static int import_sessions(imp *m)
 {
     size_t c_part, c_cond;
@@ -404,6 +471,8 @@ static int import_sessions(imp *m)
         m->st->inserted++;
         test_delay(m);
     }
+    if (!rc)
+        rc = record_allocation_from_sessions(m);
     return rc;
 }
 

@@ -145,4 +145,14 @@ expect_grep "holds 2 studies; choose one with --study NAME" "$TMP/err"
 expect_exit 0 "$SOMNA" study enrol --db "$DB" --study "Second study" --id P1 --stratum F
 expect_exit 0 "$SOMNA" study export --db "$DB" --study "Nap crossover" --table participants
 [ "$(grep -c '^P' "$TMP/out")" = 5 ] || fail "participants of the first study: $(cat "$TMP/out")"
+# ---- allocation made outside somna: recorded from the session log when it determines it ------------------
+D3="$TMP/s3.db"
+expect_exit 0 "$SOMNA" study init --db "$D3" "$TMP/study.txt"
+expect_exit 0 "$SOMNA" study enrol --db "$D3" --csv "$TMP/screen.csv"
+# P1: both periods -> sequence relax,control; P2: period 2 only -> undetermined, left unallocated
+printf 'participant,condition,period,minutes\nP1,relax,1,30\nP1,control,2,0\nP2,control,2,0\n' >"$TMP/ses3.csv"
+expect_exit 0 "$SOMNA" study import --db "$D3" sessions "$TMP/ses3.csv"
+expect_exit 0 "$SOMNA" study export --db "$D3" --table participants
+expect_grep '^P1,.*,randomized,NA,"relax,control",' "$TMP/out"
+grep -q '^P2,.*,randomized,' "$TMP/out" && fail "P2's allocation was guessed from one period: $(grep '^P2' "$TMP/out")"
 finish
