@@ -247,6 +247,56 @@ static void note(somna_study_effect *e, const char *what, const somna_err *er)
     }
 }
 
+/* The test's difference, its 95% CI, statistic, df and p into the effect row. */
+static void take_test(somna_study_effect *e, const somna_stats_result *r)
+{
+    e->diff = r->estimate;
+    e->diff_ci_low = r->ci_low;
+    e->diff_ci_high = r->ci_high;
+    e->statistic = r->statistic;
+    e->df = r->df;
+    e->p = r->p;
+}
+
+/* A standardized effect size and its 95% CI into the effect row. */
+static void take_effect_size(somna_study_effect *e, const somna_stats_effect *es)
+{
+    e->effect = es->value;
+    e->effect_ci_low = es->ci_low;
+    e->effect_ci_high = es->ci_high;
+}
+
+/* Paired comparison of x against ref (n pairs): paired t, Wilcoxon
+ * signed-rank, Cohen's dz and percent change. A failed paired t is always
+ * noted; the failures of the others only when note_secondary is set. */
+static void paired_tests(somna_study_effect *e, const double *x, const double *ref, size_t n, int note_secondary)
+{
+    e->n = (int)n;
+    mean_sd(x, n, &e->mean, &e->sd);
+    mean_sd(ref, n, &e->ref_mean, &e->ref_sd);
+    somna_err er;
+    somna_err_init(&er, NULL, NULL);
+    somna_stats_result r;
+    if (somna_stats_ttest_paired(x, ref, n, 0.95, &r, &er) == SOMNA_OK)
+        take_test(e, &r);
+    else
+        note(e, "paired t", &er);
+    if (somna_stats_wilcoxon_signed(x, ref, n, 0.95, &r, &er) == SOMNA_OK)
+        e->p_nonparam = r.p;
+    else if (note_secondary)
+        note(e, "Wilcoxon", &er);
+    somna_stats_effect dz;
+    if (somna_stats_cohen_dz(x, ref, n, 0.95, &dz, NULL, &er) == SOMNA_OK)
+        take_effect_size(e, &dz);
+    else if (note_secondary)
+        note(e, "Cohen's dz", &er);
+    double rom;
+    if (somna_stats_percent_change(x, ref, n, NULL, &rom, NULL, &er) == SOMNA_OK)
+        e->pct_change = rom;
+    else if (note_secondary)
+        note(e, "percent change", &er);
+}
+
 /* ---- linear mixed model helper ------------------------------------------------------------------------ */
 
 /* Fit y ~ X (+ (1|participant)) and copy coefficient `col` into e. */
@@ -406,39 +456,7 @@ static int analyze_crossover(const somna_study_desc *d, const char *measure, con
                 n++;
             }
         }
-        e.n = (int)n;
-        mean_sd(col, n, &e.mean, &e.sd);
-        mean_sd(colr, n, &e.ref_mean, &e.ref_sd);
-        somna_err er;
-        somna_err_init(&er, NULL, NULL);
-        somna_stats_result r;
-        if (somna_stats_ttest_paired(col, colr, n, 0.95, &r, &er) == SOMNA_OK) {
-            e.diff = r.estimate;
-            e.diff_ci_low = r.ci_low;
-            e.diff_ci_high = r.ci_high;
-            e.statistic = r.statistic;
-            e.df = r.df;
-            e.p = r.p;
-        } else {
-            note(&e, "paired t", &er);
-        }
-        if (somna_stats_wilcoxon_signed(col, colr, n, 0.95, &r, &er) == SOMNA_OK)
-            e.p_nonparam = r.p;
-        else
-            note(&e, "Wilcoxon", &er);
-        somna_stats_effect dz;
-        if (somna_stats_cohen_dz(col, colr, n, 0.95, &dz, NULL, &er) == SOMNA_OK) {
-            e.effect = dz.value;
-            e.effect_ci_low = dz.ci_low;
-            e.effect_ci_high = dz.ci_high;
-        } else {
-            note(&e, "Cohen's dz", &er);
-        }
-        double rom;
-        if (somna_stats_percent_change(col, colr, n, NULL, &rom, NULL, &er) == SOMNA_OK)
-            e.pct_change = rom;
-        else
-            note(&e, "percent change", &er);
+        paired_tests(&e, col, colr, n, 1);
         if (!dose) {
             /* the same model with this pair's reference as the baseline level */
             design_matrix(X, n_obs, p, gcond, gper, gmin, 0, (int)k, (int)rr, periods, n_per);
@@ -661,28 +679,19 @@ static int analyze_parallel(const somna_study_desc *d, const char *measure, cons
         somna_err er;
         somna_err_init(&er, NULL, NULL);
         somna_stats_result r;
-        if (somna_stats_ttest_two(v, nx, w, ny, 0, 0.95, &r, &er) == SOMNA_OK) {
-            e.diff = r.estimate;
-            e.diff_ci_low = r.ci_low;
-            e.diff_ci_high = r.ci_high;
-            e.statistic = r.statistic;
-            e.df = r.df;
-            e.p = r.p;
-        } else {
+        if (somna_stats_ttest_two(v, nx, w, ny, 0, 0.95, &r, &er) == SOMNA_OK)
+            take_test(&e, &r);
+        else
             note(&e, "Welch t", &er);
-        }
         if (somna_stats_mann_whitney(v, nx, w, ny, 0.95, &r, &er) == SOMNA_OK)
             e.p_nonparam = r.p;
         else
             note(&e, "Mann-Whitney", &er);
         somna_stats_effect ed;
-        if (somna_stats_cohen_d(v, nx, w, ny, 0.95, &ed, NULL, &er) == SOMNA_OK) {
-            e.effect = ed.value;
-            e.effect_ci_low = ed.ci_low;
-            e.effect_ci_high = ed.ci_high;
-        } else {
+        if (somna_stats_cohen_d(v, nx, w, ny, 0.95, &ed, NULL, &er) == SOMNA_OK)
+            take_effect_size(&e, &ed);
+        else
             note(&e, "Cohen's d", &er);
-        }
         if (isfinite(e.mean) && isfinite(e.ref_mean) && e.ref_mean != 0)
             e.pct_change = 100.0 * (e.mean / e.ref_mean - 1.0);
         size_t coln = 1;
@@ -754,33 +763,7 @@ static int analyze_parallel(const somna_study_desc *d, const char *measure, cons
             somna_study_effect e;
             effect_init(&e, measure, d->conditions[c].code, "baseline", "paired-t");
             somna_strlcpy(e.effect_name, "dz", sizeof e.effect_name);
-            e.n = (int)n;
-            mean_sd(v, n, &e.mean, &e.sd);
-            mean_sd(w, n, &e.ref_mean, &e.ref_sd);
-            somna_err er;
-            somna_err_init(&er, NULL, NULL);
-            somna_stats_result r;
-            if (somna_stats_ttest_paired(v, w, n, 0.95, &r, &er) == SOMNA_OK) {
-                e.diff = r.estimate;
-                e.diff_ci_low = r.ci_low;
-                e.diff_ci_high = r.ci_high;
-                e.statistic = r.statistic;
-                e.df = r.df;
-                e.p = r.p;
-            } else {
-                note(&e, "paired t", &er);
-            }
-            if (somna_stats_wilcoxon_signed(v, w, n, 0.95, &r, &er) == SOMNA_OK)
-                e.p_nonparam = r.p;
-            somna_stats_effect dz;
-            if (somna_stats_cohen_dz(v, w, n, 0.95, &dz, NULL, &er) == SOMNA_OK) {
-                e.effect = dz.value;
-                e.effect_ci_low = dz.ci_low;
-                e.effect_ci_high = dz.ci_high;
-            }
-            double rom;
-            if (somna_stats_percent_change(v, w, n, NULL, &rom, NULL, &er) == SOMNA_OK)
-                e.pct_change = rom;
+            paired_tests(&e, v, w, n, 0);
             rc = push_effect(a, &e);
             /* PSQI: poor (global > 5, Buysse 1989) vs good sleepers before and
              * after, McNemar's test (exact binomial p) of the change */
@@ -796,6 +779,9 @@ static int analyze_parallel(const somna_study_desc *d, const char *measure, cons
                 m2.ref_mean = 100.0 * (double)(tab[2] + tab[3]) / (double)n;
                 m2.diff = m2.mean - m2.ref_mean;
                 double p_exact = NAN;
+                somna_err er;
+                somna_err_init(&er, NULL, NULL);
+                somna_stats_result r;
                 if (somna_stats_mcnemar(tab, 2, 1, &r, &p_exact, &er) == SOMNA_OK) {
                     m2.statistic = r.statistic;
                     m2.df = r.df;
