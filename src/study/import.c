@@ -672,25 +672,49 @@ static const char *item_get(void *vctx, const char *field)
     return NULL;
 }
 
+/* The table column of each of the first nf survey fields (-1 absent) into
+ * col; returns how many were found. */
+static size_t item_columns(const imp *m, somna_survey_kind kind, long *col, size_t nf)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < nf; i++) {
+        col[i] = -1;
+        for (size_t c = 0; c < m->t.n_cols; c++)
+            if (somna_survey_field_matches(kind, NULL, i, m->t.header[c])) {
+                col[i] = (long)c;
+                found++;
+                break;
+            }
+    }
+    return found;
+}
+
 /* 1 when the file holds item columns of a scorable instrument; fills col. */
 static int survey_columns(imp *m, const char *instrument, somna_survey_kind *kind, long *col, size_t max)
 {
     if (!instrument || somna_survey_kind_from_name(instrument, kind, NULL) != 0 || *kind == SOMNA_SURVEY_SCALE ||
         *kind == SOMNA_SURVEY_DIARY)
         return 0;
-    size_t nf = somna_survey_n_fields(*kind, NULL), found = 0;
+    size_t nf = somna_survey_n_fields(*kind, NULL);
     if (nf > max)
         return 0;
-    for (size_t i = 0; i < nf; i++) {
-        col[i] = -1;
-        for (size_t c = 0; c < m->t.n_cols; c++)
-            if (somna_survey_field_matches(*kind, NULL, i, m->t.header[c])) {
-                col[i] = (long)c;
-                found++;
-                break;
-            }
-    }
-    return found > 0;
+    return item_columns(m, *kind, col, nf) > 0;
+}
+
+/* Score one row's items with the survey module: a scoring failure is an
+ * error at the row, a row that cannot be scored a warning naming `what`. */
+static int score_row(imp *m, size_t row, somna_survey_kind kind, long *col, const char *what,
+                     somna_survey_result *res)
+{
+    item_ctx ic = {m, row, kind, col};
+    somna_err se;
+    somna_err_init(&se, NULL, NULL);
+    if (somna_survey_score(kind, NULL, item_get, &ic, res, &se) != SOMNA_OK)
+        return somna_fail(m->err, se.code, "%s:%zu: %s", m->path, m->t.line[row], se.msg);
+    if (!res->scored && res->n_problems)
+        somna_warn(m->err, "%s:%zu: %s not scorable: %s: %s", m->path, m->t.line[row], what, res->problem[0].field,
+                   res->problem[0].msg);
+    return SOMNA_OK;
 }
 
 static int import_questionnaire(imp *m, const somna_study_import_opts *o)
@@ -725,17 +749,9 @@ static int import_questionnaire(imp *m, const somna_study_import_opts *o)
         somna_survey_kind kind;
         long icol[64];
         if (!is_long && survey_columns(m, ins, &kind, icol, 64)) {
-            item_ctx ic = {m, i, kind, icol};
             somna_survey_result res;
-            somna_err se;
-            somna_err_init(&se, NULL, NULL);
-            if (somna_survey_score(kind, NULL, item_get, &ic, &res, &se) != SOMNA_OK) {
-                rc = somna_fail(m->err, se.code, "%s:%zu: %s", m->path, m->t.line[i], se.msg);
+            if ((rc = score_row(m, i, kind, icol, ins, &res)))
                 break;
-            }
-            if (!res.scored && res.n_problems)
-                somna_warn(m->err, "%s:%zu: %s not scorable: %s: %s", m->path, m->t.line[i], ins,
-                           res.problem[0].field, res.problem[0].msg);
             size_t main_out = somna_survey_main_output(kind);
             for (size_t k = 0; !rc && k < somna_survey_n_outputs(kind); k++) {
                 rc = insert_score(m, i, pid, cid, period, ins, tp,
@@ -1074,17 +1090,7 @@ static int import_diary(imp *m)
     somna_survey_kind kind = SOMNA_SURVEY_DIARY;
     size_t nf = somna_survey_n_fields(kind, NULL);
     long icol[64];
-    size_t found = 0;
-    for (size_t i = 0; i < nf && i < 64; i++) {
-        icol[i] = -1;
-        for (size_t c = 0; c < m->t.n_cols; c++)
-            if (somna_survey_field_matches(kind, NULL, i, m->t.header[c])) {
-                icol[i] = (long)c;
-                found++;
-                break;
-            }
-    }
-    if (!found)
+    if (!item_columns(m, kind, icol, nf < 64 ? nf : 64))
         return somna_fail(m->err, SOMNA_E_FORMAT,
                           "%s: no Consensus Sleep Diary item columns (csd_bedtime, csd_sol, csd_waso, csd_final_wake, "
                           "csd_out_of_bed, ...; see somna score diary --fields)",
@@ -1114,17 +1120,9 @@ static int import_diary(imp *m)
         int64_t nid;
         if ((rc = get_or_create_night(m, &n, &nid)))
             break;
-        item_ctx ic = {m, i, kind, icol};
         somna_survey_result res;
-        somna_err se;
-        somna_err_init(&se, NULL, NULL);
-        if (somna_survey_score(kind, NULL, item_get, &ic, &res, &se) != SOMNA_OK) {
-            rc = somna_fail(m->err, se.code, "%s:%zu: %s", m->path, m->t.line[i], se.msg);
+        if ((rc = score_row(m, i, kind, icol, "diary night", &res)))
             break;
-        }
-        if (!res.scored && res.n_problems)
-            somna_warn(m->err, "%s:%zu: diary night not scorable: %s: %s", m->path, m->t.line[i], res.problem[0].field,
-                       res.problem[0].msg);
         for (size_t k = 0; !rc && k < somna_survey_n_outputs(kind); k++) {
             char name[48];
             snprintf(name, sizeof name, "diary_%s", somna_survey_output_name(kind, k));
