@@ -136,6 +136,22 @@ static int row_fail(imp *m, size_t row, int code, const char *fmt, ...)
     return somna_fail(m->err, code, "%s:%zu: %s", m->path, m->t.line[row], msg);
 }
 
+/* A night's label: the row's own label column, else "period N", else its
+ * date; with none of them the row fails with the message `need`. */
+static int night_label(imp *m, size_t row, long col, int64_t period, const char *date, const char *need, char *label,
+                       size_t size)
+{
+    if (cell(m, row, col))
+        somna_strlcpy(label, cell(m, row, col), size);
+    else if (period > 0)
+        snprintf(label, size, "period %" PRId64, period);
+    else if (date)
+        somna_strlcpy(label, date, size);
+    else
+        return row_fail(m, row, SOMNA_E_FORMAT, "%s", need);
+    return SOMNA_OK;
+}
+
 static int cell_double(imp *m, size_t row, long col, double *out)
 {
     *out = NAN;
@@ -564,16 +580,9 @@ static int import_manifest(imp *m)
             break;
         }
         char label[64];
-        if (cell(m, i, c_label))
-            somna_strlcpy(label, cell(m, i, c_label), sizeof label);
-        else if (n.period > 0)
-            snprintf(label, sizeof label, "period %" PRId64, n.period);
-        else if (n.date)
-            somna_strlcpy(label, n.date, sizeof label);
-        else {
-            rc = row_fail(m, i, SOMNA_E_FORMAT, "a night needs a period, a date or a label column%s%s", "", "");
+        if ((rc = night_label(m, i, c_label, n.period, n.date, "a night needs a period, a date or a label column",
+                              label, sizeof label)))
             break;
-        }
         n.label = label;
         n.time_index = n.period > 0 ? (double)n.period : NAN;
         /* time from the end of the massage to lights off (within a day) */
@@ -840,16 +849,9 @@ static int import_measures(imp *m, const somna_study_import_opts *o)
         n.kind = cell(m, i, c_kind) ? cell(m, i, c_kind) : "night";
         n.date = cell(m, i, c_date);
         char label[64];
-        if (cell(m, i, c_occ))
-            somna_strlcpy(label, cell(m, i, c_occ), sizeof label);
-        else if (n.period > 0)
-            snprintf(label, sizeof label, "period %" PRId64, n.period);
-        else if (n.date)
-            somna_strlcpy(label, n.date, sizeof label);
-        else {
-            rc = row_fail(m, i, SOMNA_E_FORMAT, "a measure needs an occasion, period or date column%s%s", "", "");
+        if ((rc = night_label(m, i, c_occ, n.period, n.date, "a measure needs an occasion, period or date column",
+                              label, sizeof label)))
             break;
-        }
         n.label = label;
         if (isnan(n.time_index) && n.period > 0)
             n.time_index = (double)n.period;
