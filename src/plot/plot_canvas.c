@@ -17,6 +17,7 @@
 #include "somna/json.h"
 #include "somna/parse.h"
 #include "somna/plot.h"
+#include "plot/plot_internal.h"
 
 typedef enum op_kind { OP_LINE, OP_POLYLINE, OP_RECT, OP_TEXT } op_kind;
 
@@ -308,6 +309,43 @@ int somna_plot_axis(somna_plot_canvas *c, somna_plot_side side, const double *ti
     memcpy(c->vp_px, vp, sizeof vp);
     memcpy(c->vp_data, vd, sizeof vd);
     return rc ? SOMNA_E_NOMEM : SOMNA_OK;
+}
+
+void somna_plot_range_add(double *lo, double *hi, int *any, const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            *lo = *any ? fmin(*lo, v[i]) : v[i];
+            *hi = *any ? fmax(*hi, v[i]) : v[i];
+            *any = 1;
+        }
+}
+
+void somna_plot_range_pad(double *lo, double *hi, double frac)
+{
+    if (*hi - *lo < 1e-12) {
+        *lo -= 1;
+        *hi += 1;
+    }
+    double pad = frac * (*hi - *lo);
+    *lo -= pad;
+    *hi += pad;
+}
+
+int somna_plot_value_axis(somna_plot_canvas *c, somna_plot_side side, double lo, double hi, size_t max_ticks,
+                          const char *title)
+{
+    double ticks[12];
+    size_t nt = somna_plot_nice_ticks(lo, hi, max_ticks, ticks, 12);
+    /* tick labels with at most 6 significant digits: 0.86, not 0.8600000000000001 */
+    char tl[12][24];
+    const char *tlp[12];
+    for (size_t i = 0; i < nt; i++) {
+        snprintf(tl[i], sizeof tl[i], "%.6g",
+                 fabs(ticks[i]) < 1e-12 * (fabs(ticks[0]) + fabs(ticks[nt - 1])) ? 0.0 : ticks[i]);
+        tlp[i] = tl[i];
+    }
+    return somna_plot_axis(c, side, ticks, tlp, nt, title);
 }
 
 /* ---- SVG ------------------------------------------------------------------ */

@@ -4,10 +4,10 @@
  * display recommended for small crossover trials (Weissgerber et al. 2015,
  * "Beyond bar and line graphs", PLoS Biol). */
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "somna/plot.h"
+#include "plot/plot_internal.h"
 
 int somna_plot_conditions(somna_plot_canvas *c, const char *const *cond_labels, size_t k, const double *values,
                           size_t n, int paired, const double *mean, const double *ci_lo, const double *ci_hi,
@@ -17,25 +17,13 @@ int somna_plot_conditions(somna_plot_canvas *c, const char *const *cond_labels, 
         return somna_fail(err, SOMNA_E_ARG, "condition plot: nothing to draw");
     double ymin = 0, ymax = 0;
     int any = 0;
-    for (size_t i = 0; i < n * k + k * 3; i++) {
-        double v = i < n * k ? values[i] : (i - n * k) % 3 == 0 ? mean[(i - n * k) / 3]
-                                          : (i - n * k) % 3 == 1 ? ci_lo[(i - n * k) / 3]
-                                                                 : ci_hi[(i - n * k) / 3];
-        if (isfinite(v)) {
-            ymin = any ? fmin(ymin, v) : v;
-            ymax = any ? fmax(ymax, v) : v;
-            any = 1;
-        }
-    }
+    somna_plot_range_add(&ymin, &ymax, &any, values, n * k);
+    somna_plot_range_add(&ymin, &ymax, &any, mean, k);
+    somna_plot_range_add(&ymin, &ymax, &any, ci_lo, k);
+    somna_plot_range_add(&ymin, &ymax, &any, ci_hi, k);
     if (!any)
         return somna_fail(err, SOMNA_E_DATA, "condition plot: every value is missing");
-    if (ymax - ymin < 1e-12) {
-        ymin -= 1;
-        ymax += 1;
-    }
-    double pad = 0.08 * (ymax - ymin);
-    ymin -= pad;
-    ymax += pad;
+    somna_plot_range_pad(&ymin, &ymax, 0.08);
     double W = somna_plot_width(c), H = somna_plot_height(c);
     double left = 64, right = W - 16, top = title ? 34 : 12, bottom = H - 40;
     int rc = 0;
@@ -77,16 +65,7 @@ int somna_plot_conditions(somna_plot_canvas *c, const char *const *cond_labels, 
     for (size_t j = 0; j < nk; j++)
         xt[j] = (double)j;
     rc |= somna_plot_axis(c, SOMNA_PLOT_BOTTOM, xt, cond_labels, nk, NULL);
-    double yt[12];
-    size_t nt = somna_plot_nice_ticks(ymin, ymax, 6, yt, 12);
-    /* tick labels with at most 6 significant digits: 0.86, not 0.8600000000000001 */
-    char tl[12][24];
-    const char *tlp[12];
-    for (size_t i = 0; i < nt; i++) {
-        snprintf(tl[i], sizeof tl[i], "%.6g", fabs(yt[i]) < 1e-12 * (fabs(yt[0]) + fabs(yt[nt - 1])) ? 0.0 : yt[i]);
-        tlp[i] = tl[i];
-    }
-    rc |= somna_plot_axis(c, SOMNA_PLOT_LEFT, yt, tlp, nt, ylabel);
+    rc |= somna_plot_value_axis(c, SOMNA_PLOT_LEFT, ymin, ymax, 6, ylabel);
     somna_plot_reset_viewport(c);
     return rc ? somna_fail(err, SOMNA_E_NOMEM, "condition plot: out of memory") : SOMNA_OK;
 }

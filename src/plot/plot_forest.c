@@ -3,10 +3,10 @@
  * reports (Lewis & Clarke 2001, "Forest plots: trying to see the wood and
  * the trees"). */
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "somna/plot.h"
+#include "plot/plot_internal.h"
 
 int somna_plot_forest(somna_plot_canvas *c, const char *const *labels, const double *est, const double *lo,
                       const double *hi, size_t n, const char *xlabel, const char *title, somna_err *err)
@@ -15,24 +15,15 @@ int somna_plot_forest(somna_plot_canvas *c, const char *const *labels, const dou
         return somna_fail(err, SOMNA_E_ARG, "forest plot: no effects to draw");
     double xmin = 0, xmax = 0;
     int any = 0;
-    for (size_t i = 0; i < n; i++) {
-        const double v[3] = {est[i], lo[i], hi[i]};
-        for (int k = 0; k < 3; k++)
-            if (isfinite(v[k])) {
-                xmin = any ? fmin(xmin, v[k]) : fmin(0, v[k]);
-                xmax = any ? fmax(xmax, v[k]) : fmax(0, v[k]);
-                any = 1;
-            }
-    }
+    somna_plot_range_add(&xmin, &xmax, &any, est, n);
+    somna_plot_range_add(&xmin, &xmax, &any, lo, n);
+    somna_plot_range_add(&xmin, &xmax, &any, hi, n);
     if (!any)
         return somna_fail(err, SOMNA_E_DATA, "forest plot: every effect is missing");
-    if (xmax - xmin < 1e-12) {
-        xmin -= 1;
-        xmax += 1;
-    }
-    double pad = 0.05 * (xmax - xmin);
-    xmin -= pad;
-    xmax += pad;
+    /* the line of no effect is always in view */
+    xmin = fmin(xmin, 0);
+    xmax = fmax(xmax, 0);
+    somna_plot_range_pad(&xmin, &xmax, 0.05);
     double W = somna_plot_width(c), H = somna_plot_height(c);
     double left = 0.42 * W, right = W - 20, top = title ? 34 : 12, bottom = H - 44;
     double row_h = (bottom - top) / (double)n;
@@ -61,16 +52,7 @@ int somna_plot_forest(somna_plot_canvas *c, const char *const *labels, const dou
         if (isfinite(est[i]))
             rc |= somna_plot_rect(c, est[i] - 2 * dx, y - dy, est[i] + 2 * dx, y + dy, &pt);
     }
-    double ticks[12];
-    size_t nt = somna_plot_nice_ticks(xmin, xmax, 7, ticks, 12);
-    /* tick labels with at most 6 significant digits: 0.86, not 0.8600000000000001 */
-    char tl[12][24];
-    const char *tlp[12];
-    for (size_t i = 0; i < nt; i++) {
-        snprintf(tl[i], sizeof tl[i], "%.6g", fabs(ticks[i]) < 1e-12 * (fabs(ticks[0]) + fabs(ticks[nt - 1])) ? 0.0 : ticks[i]);
-        tlp[i] = tl[i];
-    }
-    rc |= somna_plot_axis(c, SOMNA_PLOT_BOTTOM, ticks, tlp, nt, xlabel);
+    rc |= somna_plot_value_axis(c, SOMNA_PLOT_BOTTOM, xmin, xmax, 7, xlabel);
     somna_plot_reset_viewport(c);
     return rc ? somna_fail(err, SOMNA_E_NOMEM, "forest plot: out of memory") : SOMNA_OK;
 }

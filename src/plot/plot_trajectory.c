@@ -3,10 +3,10 @@
  * usual display of a parallel trial with repeated measures (e.g. CONSORT
  * 2010 item 17a figures). */
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "somna/plot.h"
+#include "plot/plot_internal.h"
 
 static const uint32_t palette[] = {0x1f4e79, 0xc0392b, 0x27ae60, 0x8e44ad, 0xd35400, 0x16a085, 0x7f8c8d, 0x2c3e50};
 
@@ -18,24 +18,12 @@ int somna_plot_trajectory(somna_plot_canvas *c, const char *const *occ_labels, s
         return somna_fail(err, SOMNA_E_ARG, "trajectory plot: nothing to draw");
     double ymin = 0, ymax = 0;
     int any = 0;
-    for (size_t i = 0; i < n_occ * n_groups; i++) {
-        const double v[3] = {mean[i], lo[i], hi[i]};
-        for (int k = 0; k < 3; k++)
-            if (isfinite(v[k])) {
-                ymin = any ? fmin(ymin, v[k]) : v[k];
-                ymax = any ? fmax(ymax, v[k]) : v[k];
-                any = 1;
-            }
-    }
+    somna_plot_range_add(&ymin, &ymax, &any, mean, n_occ * n_groups);
+    somna_plot_range_add(&ymin, &ymax, &any, lo, n_occ * n_groups);
+    somna_plot_range_add(&ymin, &ymax, &any, hi, n_occ * n_groups);
     if (!any)
         return somna_fail(err, SOMNA_E_DATA, "trajectory plot: every mean is missing");
-    if (ymax - ymin < 1e-12) {
-        ymin -= 1;
-        ymax += 1;
-    }
-    double pad = 0.08 * (ymax - ymin);
-    ymin -= pad;
-    ymax += pad;
+    somna_plot_range_pad(&ymin, &ymax, 0.08);
     double W = somna_plot_width(c), H = somna_plot_height(c);
     double left = 64, right = W - 16, top = title ? 34 : 12, bottom = H - 58;
     int rc = 0;
@@ -72,15 +60,7 @@ int somna_plot_trajectory(somna_plot_canvas *c, const char *const *occ_labels, s
     for (size_t o = 0; o < nx; o++)
         xt[o] = (double)o;
     rc |= somna_plot_axis(c, SOMNA_PLOT_BOTTOM, xt, occ_labels, nx, NULL);
-    double yt[12];
-    size_t nt = somna_plot_nice_ticks(ymin, ymax, 6, yt, 12);
-    char tl[12][24];
-    const char *tlp[12];
-    for (size_t i = 0; i < nt; i++) {
-        snprintf(tl[i], sizeof tl[i], "%.6g", fabs(yt[i]) < 1e-12 * (fabs(yt[0]) + fabs(yt[nt - 1])) ? 0.0 : yt[i]);
-        tlp[i] = tl[i];
-    }
-    rc |= somna_plot_axis(c, SOMNA_PLOT_LEFT, yt, tlp, nt, ylabel);
+    rc |= somna_plot_value_axis(c, SOMNA_PLOT_LEFT, ymin, ymax, 6, ylabel);
     somna_plot_reset_viewport(c);
     /* legend under the axis */
     somna_plot_font lf = {11, 0, 0x222222, SOMNA_PLOT_ANCHOR_START, 0};
