@@ -338,6 +338,8 @@ int somna_study_process(somna_db *db, int64_t study_id, somna_study_process_stat
         char params[256] = "", msg[SOMNA_ERR_MSG_MAX] = "";
         const char *module = "none", *status = "skipped";
         long nm = 0;
+        int prc = SOMNA_OK, empty_skipped = 0;
+        char note[256] = "";
         /* The file must still be the one imported. */
         char hex[65];
         somna_err fe;
@@ -350,35 +352,21 @@ int somna_study_process(somna_db *db, int64_t study_id, somna_study_process_stat
             snprintf(msg, sizeof msg, "%s changed since import (SHA-256 differs)", path);
         } else if (kind && strcmp(kind, "hypnogram") == 0) {
             module = "sleep/hypno";
-            int prc = process_hypnogram(db, night, path, somna_db_get_text(&r, i, 5), somna_db_get_text(&r, i, 6),
-                                        &nm, params, sizeof params, &fe);
-            if (prc == SOMNA_E_DB) {
-                rc = somna_fail(err, prc, "%s", fe.msg);
-            } else if (prc) {
-                status = "failed";
-                somna_strlcpy(msg, fe.msg, sizeof msg);
-                nm = 0;
-            } else {
-                status = "ok";
-                snprintf(msg, sizeof msg, "%ld measures", nm);
-            }
+            prc = process_hypnogram(db, night, path, somna_db_get_text(&r, i, 5), somna_db_get_text(&r, i, 6), &nm,
+                                    params, sizeof params, &fe);
         } else if (kind && strcmp(kind, "rr") == 0) {
             module = "cardio/hrv";
-            int prc = process_beats(db, night, path, &nm, params, sizeof params, &fe);
-            if (prc == SOMNA_E_DB) {
-                rc = somna_fail(err, prc, "%s", fe.msg);
-            } else if (prc) {
-                status = "failed";
-                somna_strlcpy(msg, fe.msg, sizeof msg);
-                nm = 0;
-            } else {
-                status = "ok";
-                snprintf(msg, sizeof msg, "%ld measures", nm);
-            }
+            prc = process_beats(db, night, path, &nm, params, sizeof params, &fe);
         } else if (kind && (strcmp(kind, "psg") == 0 || strcmp(kind, "ecg") == 0)) {
             module = "emg+cardio";
-            char note[256];
-            int prc = process_signals(db, night, path, &nm, params, sizeof params, note, sizeof note, &fe);
+            prc = process_signals(db, night, path, &nm, params, sizeof params, note, sizeof note, &fe);
+            empty_skipped = 1; /* a recording without a usable channel yields nothing */
+        } else {
+            snprintf(msg, sizeof msg, "no module wired for %s recordings yet", kind ? kind : "?");
+        }
+        /* one outcome for every module run: a database error stops the
+         * whole run, any other error fails this recording only */
+        if (strcmp(module, "none") != 0) {
             if (prc == SOMNA_E_DB) {
                 rc = somna_fail(err, prc, "%s", fe.msg);
             } else if (prc) {
@@ -386,11 +374,9 @@ int somna_study_process(somna_db *db, int64_t study_id, somna_study_process_stat
                 somna_strlcpy(msg, fe.msg, sizeof msg);
                 nm = 0;
             } else {
-                status = nm ? "ok" : "skipped";
+                status = nm || !empty_skipped ? "ok" : "skipped";
                 snprintf(msg, sizeof msg, "%ld measures%s%s", nm, note[0] ? "; " : "", note);
             }
-        } else {
-            snprintf(msg, sizeof msg, "no module wired for %s recordings yet", kind ? kind : "?");
         }
         if (!rc && strcmp(status, "failed") == 0) {
             /* measures of a failed run must not remain */
