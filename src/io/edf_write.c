@@ -124,6 +124,21 @@ static size_t timekeeping_tal(const somna_edf_writer *w, int64_t r, unsigned cha
     return len;
 }
 
+/* Number of space-separated, non-empty subfields in an EDF+ header field. */
+static int count_subfields(const char *s)
+{
+    int n = 0, in = 0;
+    for (; *s; s++) {
+        if (*s == ' ') {
+            in = 0;
+        } else if (!in) {
+            in = 1;
+            n++;
+        }
+    }
+    return n;
+}
+
 int somna_edf_writer_open(const char *path, const somna_edf_writer_spec *spec, somna_edf_writer **out,
                           somna_err *err)
 {
@@ -179,7 +194,21 @@ int somna_edf_writer_open(const char *path, const somna_edf_writer_spec *spec, s
     } else {
         h[0] = '0';
     }
-    rc = put_text(h + 8, 80, spec->patient ? spec->patient : "X X X X", path, "patient field", err);
+    /* EDF+ 2.1: the patient field holds at least 4 space-separated subfields
+     * (code, sex, birthdate, name) and the recording field, after the start
+     * date, at least 3 (hospital code, technician, equipment), 'X' when
+     * unknown.  Readers such as EDFlib refuse a file without them. */
+    if (spec->patient && count_subfields(spec->patient) < 4)
+        rc = somna_fail(err, SOMNA_E_ARG,
+                        "%s: patient field '%s' needs the 4 EDF+ subfields (code sex birthdate name; X if unknown)",
+                        path, spec->patient);
+    else if (spec->recording && count_subfields(spec->recording) < 3)
+        rc = somna_fail(err, SOMNA_E_ARG,
+                        "%s: recording field '%s' needs the 3 EDF+ subfields after the start date "
+                        "(hospital-code technician equipment; X if unknown)",
+                        path, spec->recording);
+    if (rc == SOMNA_OK)
+        rc = put_text(h + 8, 80, spec->patient ? spec->patient : "X X X X", path, "patient field", err);
     if (rc == SOMNA_OK) {
         snprintf(rec_field, sizeof rec_field, "Startdate %02d-%s-%04d %s", spec->start_day,
                  month_names[spec->start_month - 1], spec->start_year, spec->recording ? spec->recording : "X X X");

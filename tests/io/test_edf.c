@@ -633,6 +633,20 @@ static void test_writer_failures_leave_nothing(void **state)
     sig[0].label = "EEG \xc3\xa9";
     assert_int_equal(somna_edf_writer_open(path, &spec, &w, &err), SOMNA_E_ARG);
     assert_int_not_equal(access(path, F_OK), 0);
+    /* EDF+ header subfields: patient needs 4, recording 3 after the date (EDFlib refuses fewer) */
+    sig[0].label = "EEG";
+    spec.recording = "X X";
+    assert_int_equal(somna_edf_writer_open(path, &spec, &w, &err), SOMNA_E_ARG);
+    assert_non_null(strstr(err.msg, "recording field 'X X' needs the 3 EDF+ subfields"));
+    spec.recording = NULL;
+    spec.patient = "P01 M";
+    assert_int_equal(somna_edf_writer_open(path, &spec, &w, &err), SOMNA_E_ARG);
+    assert_non_null(strstr(err.msg, "patient field 'P01 M' needs the 4 EDF+ subfields"));
+    assert_int_not_equal(access(path, F_OK), 0);
+    spec.patient = "P01 M 01-JAN-1980 X";
+    spec.recording = "Lab1 tech PSG-3 extra";
+    assert_int_equal(somna_edf_writer_open(path, &spec, &w, &err), SOMNA_OK);
+    somna_edf_writer_abort(w);
 }
 
 int main(void)
