@@ -283,6 +283,22 @@ typedef struct night_spec {
     double time_index, hours_since;
 } night_spec;
 
+/* A night row's keys: participant, condition and period (then the number
+ * in column c_num into *num, when num is given), the condition of that
+ * period when the row names none, and the session of that night. */
+static int night_keys(imp *m, size_t row, const char *code, long c_cond, long c_period, long c_num, double *num,
+                      night_spec *n)
+{
+    int rc;
+    if ((rc = find_participant(m, row, code, &n->pid)) ||
+        (rc = find_condition(m, row, cell(m, row, c_cond), &n->cid)) ||
+        (rc = cell_period(m, row, c_period, &n->period)) || (num && (rc = cell_double(m, row, c_num, num))))
+        return rc;
+    if (!n->cid && n->period > 0 && (rc = condition_of_period(m, n->pid, n->period, &n->cid)))
+        return rc;
+    return find_session(m, n->pid, n->cid, n->period, &n->sid);
+}
+
 static int get_or_create_night(imp *m, const night_spec *n, int64_t *nid)
 {
     char key[112];
@@ -556,12 +572,7 @@ static int import_manifest(imp *m)
         night_spec n = {0};
         n.time_index = NAN;
         const char *code = somna_table_cell(&m->t, i, c_part);
-        if ((rc = find_participant(m, i, code, &n.pid)) || (rc = find_condition(m, i, cell(m, i, c_cond), &n.cid)) ||
-            (rc = cell_period(m, i, c_period, &n.period)) || (rc = cell_double(m, i, c_hs, &n.hours_since)))
-            break;
-        if (!n.cid && n.period > 0 && (rc = condition_of_period(m, n.pid, n.period, &n.cid)))
-            break;
-        if ((rc = find_session(m, n.pid, n.cid, n.period, &n.sid)))
+        if ((rc = night_keys(m, i, code, c_cond, c_period, c_hs, &n.hours_since, &n)))
             break;
         n.kind = cell(m, i, c_kind) ? cell(m, i, c_kind) : "night";
         if (!somna_strieq(n.kind, "night") && !somna_strieq(n.kind, "nap")) {
@@ -838,12 +849,7 @@ static int import_measures(imp *m, const somna_study_import_opts *o)
     for (size_t i = 0; !rc && i < m->t.n_rows; i++) {
         night_spec n = {0};
         const char *code = somna_table_cell(&m->t, i, c_part);
-        if ((rc = find_participant(m, i, code, &n.pid)) || (rc = find_condition(m, i, cell(m, i, c_cond), &n.cid)) ||
-            (rc = cell_period(m, i, c_period, &n.period)) || (rc = cell_double(m, i, c_time, &n.time_index)))
-            break;
-        if (!n.cid && n.period > 0 && (rc = condition_of_period(m, n.pid, n.period, &n.cid)))
-            break;
-        if ((rc = find_session(m, n.pid, n.cid, n.period, &n.sid)))
+        if ((rc = night_keys(m, i, code, c_cond, c_period, c_time, &n.time_index, &n)))
             break;
         n.hours_since = NAN;
         n.kind = cell(m, i, c_kind) ? cell(m, i, c_kind) : "night";
@@ -1105,12 +1111,7 @@ static int import_diary(imp *m)
         n.time_index = NAN;
         n.hours_since = NAN;
         const char *code = somna_table_cell(&m->t, i, c_part);
-        if ((rc = find_participant(m, i, code, &n.pid)) || (rc = find_condition(m, i, cell(m, i, c_cond), &n.cid)) ||
-            (rc = cell_period(m, i, c_period, &n.period)))
-            break;
-        if (!n.cid && n.period > 0 && (rc = condition_of_period(m, n.pid, n.period, &n.cid)))
-            break;
-        if ((rc = find_session(m, n.pid, n.cid, n.period, &n.sid)))
+        if ((rc = night_keys(m, i, code, c_cond, c_period, -1, NULL, &n)))
             break;
         n.date = cell(m, i, (long)c_date);
         if (!n.date) {
