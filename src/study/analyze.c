@@ -171,12 +171,8 @@ static int push_effect(somna_study_analysis *a, const somna_study_effect *e)
     return SOMNA_OK;
 }
 
-static int push_cell(somna_study_analysis *a, const char *measure, const char *cond, const double *v, size_t n)
+static void mean_sd(const double *v, size_t n, double *mean, double *sd)
 {
-    somna_study_cell c;
-    memset(&c, 0, sizeof c);
-    somna_strlcpy(c.measure, measure, sizeof c.measure);
-    somna_strlcpy(c.condition, cond, sizeof c.condition);
     double s = 0, ss = 0;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -184,12 +180,24 @@ static int push_cell(somna_study_analysis *a, const char *measure, const char *c
             s += v[i];
             k++;
         }
-    c.n = (int)k;
-    c.mean = k ? s / (double)k : NAN;
+    *mean = k ? s / (double)k : NAN;
     for (size_t i = 0; i < n; i++)
         if (isfinite(v[i]))
-            ss += (v[i] - c.mean) * (v[i] - c.mean);
-    c.sd = k > 1 ? sqrt(ss / (double)(k - 1)) : NAN;
+            ss += (v[i] - *mean) * (v[i] - *mean);
+    *sd = k > 1 ? sqrt(ss / (double)(k - 1)) : NAN;
+}
+
+static int push_cell(somna_study_analysis *a, const char *measure, const char *cond, const double *v, size_t n)
+{
+    somna_study_cell c;
+    memset(&c, 0, sizeof c);
+    somna_strlcpy(c.measure, measure, sizeof c.measure);
+    somna_strlcpy(c.condition, cond, sizeof c.condition);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += isfinite(v[i]) != 0;
+    c.n = (int)k;
+    mean_sd(v, n, &c.mean, &c.sd);
     if (k > 1) {
         double h = gsl_cdf_tdist_Pinv(0.975, (double)(k - 1)) * c.sd / sqrt((double)k);
         c.ci_low = c.mean - h;
@@ -218,22 +226,6 @@ static void effect_init(somna_study_effect *e, const char *measure, const char *
     e->statistic = e->df = e->p = e->p_nonparam = NAN;
     e->effect = e->effect_ci_low = e->effect_ci_high = NAN;
     e->p_lmm = e->lmm_estimate = e->lmm_se = e->lmm_df = e->p_adj = NAN;
-}
-
-static void mean_sd(const double *v, size_t n, double *mean, double *sd)
-{
-    double s = 0, ss = 0;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(v[i])) {
-            s += v[i];
-            k++;
-        }
-    *mean = k ? s / (double)k : NAN;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(v[i]))
-            ss += (v[i] - *mean) * (v[i] - *mean);
-    *sd = k > 1 ? sqrt(ss / (double)(k - 1)) : NAN;
 }
 
 static void note(somna_study_effect *e, const char *what, const somna_err *er)
