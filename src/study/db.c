@@ -15,6 +15,7 @@
 
 #include "somna/json.h"
 #include "somna/parse.h"
+#include "study/study_internal.h"
 
 /* PostgreSQL: statements run many times (one per imported row) are
  * prepared once per connection (plan once, execute many). */
@@ -689,4 +690,13 @@ int somna_db_commit(somna_db *db, somna_err *err)
 void somna_db_rollback(somna_db *db)
 {
     somna_db_exec(db, "ROLLBACK", NULL);
+}
+
+int somna_db_end(somna_db *db, int rc, somna_err *err)
+{
+    if (!rc)
+        rc = somna_db_commit(db, err);
+    if (rc)
+        somna_db_rollback(db);
+    return rc;
 }

@@ -19,6 +19,7 @@
 #include "somna/survey.h"
 #include "somna/table.h"
 #include "somna/version.h"
+#include "study/study_internal.h"
 
 int somna_study_sha256_file(const char *path, char hex[65], uint64_t *bytes, somna_err *err)
 {
@@ -1242,10 +1243,7 @@ int somna_study_import(somna_db *db, int64_t study_id, somna_study_import_kind k
             break;
         }
     }
-    if (!rc)
-        rc = somna_db_commit(db, err);
-    if (rc)
-        somna_db_rollback(db);
+    rc = somna_db_end(db, rc, err);
     somna_table_free(&m.t);
     return rc;
 }

@@ -24,6 +24,7 @@
 #include "somna/parse.h"
 #include "somna/study.h"
 #include "somna/version.h"
+#include "study/study_internal.h"
 
 static int log_run(somna_db *db, int64_t rec_id, const char *module, const char *params, const char *status,
                    const char *message, somna_err *err)
@@ -387,12 +388,8 @@ int somna_study_process(somna_db *db, int64_t study_id, somna_study_process_stat
         }
         if (!rc)
             rc = log_run(db, rec, module, params, status, msg, err);
-        if (!rc)
-            rc = somna_db_commit(db, err);
-        if (rc) {
-            somna_db_rollback(db);
+        if ((rc = somna_db_end(db, rc, err)))
             break;
-        }
         st->measures += nm;
         if (strcmp(status, "ok") == 0)
             st->processed++;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "somna/study.h"
+#include "study/study_internal.h"
 
 /* The parts of the `outcome` view (shared by the migrations that
  * recreate it).  The session of a night is the one linked at import, or
@@ -194,10 +195,7 @@ int somna_study_migrate(somna_db *db, somna_err *err)
         if (!rc)
             rc = somna_db_run(db, "INSERT INTO schema_version (version, applied_at) VALUES (?, @NOW@)", &p, 1,
                               NULL, NULL, err);
-        if (!rc)
-            rc = somna_db_commit(db, err);
-        if (rc) {
-            somna_db_rollback(db);
+        if ((rc = somna_db_end(db, rc, err))) {
             somna_err_prefix(err, "schema migration %d", k + 1);
             return rc;
         }

@@ -10,6 +10,7 @@
 #include "somna/parse.h"
 #include "somna/study.h"
 #include "somna/table.h"
+#include "study/study_internal.h"
 
 static const char *const design_names[] = {"crossover", "parallel", "prepost", "dose-response", "n-of-1"};
 
@@ -321,10 +322,7 @@ int somna_study_init(somna_db *db, const somna_study_desc *d, int64_t *study_id,
                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                           p, 8, NULL, NULL, err);
     }
-    if (!rc)
-        rc = somna_db_commit(db, err);
-    if (rc)
-        somna_db_rollback(db);
+    rc = somna_db_end(db, rc, err);
     return rc;
 }
 
@@ -519,10 +517,7 @@ int somna_study_enrol(somna_db *db, int64_t study_id, const somna_study_screen *
     if ((rc = somna_db_begin(db, err)))
         return rc;
     rc = enrol_one(db, study_id, &d, s, eligible, reason, reason_size, err);
-    if (!rc)
-        rc = somna_db_commit(db, err);
-    if (rc)
-        somna_db_rollback(db);
+    rc = somna_db_end(db, rc, err);
     return rc;
 }
 
@@ -584,10 +579,7 @@ int somna_study_enrol_csv(somna_db *db, int64_t study_id, const char *path, somn
         st->inserted++;
         st->excluded += !eligible;
     }
-    if (!rc)
-        rc = somna_db_commit(db, err);
-    if (rc)
-        somna_db_rollback(db);
+    rc = somna_db_end(db, rc, err);
     somna_table_free(&t);
     return rc;
 }
@@ -714,9 +706,6 @@ int somna_study_randomize(somna_db *db, int64_t study_id, long *n_assigned, somn
         gsl_rng_free(g);
     somna_db_result_free(&r);
     somna_db_result_free(&cond);
-    if (!rc)
-        rc = somna_db_commit(db, err);
-    if (rc)
-        somna_db_rollback(db);
+    rc = somna_db_end(db, rc, err);
     return rc;
 }
