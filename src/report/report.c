@@ -250,6 +250,7 @@ static void write_table(FILE *out, const somna_study_analysis *a, int md)
     else
         fputc('\n', out);
     /* why a number is missing */
+    void (*text)(FILE *, const char *) = md ? md_text : somna_report_html_escape;
     int any = 0;
     for (size_t i = 0; i < a->n_effects; i++) {
         const somna_study_effect *e = &a->effects[i];
@@ -258,23 +259,13 @@ static void write_table(FILE *out, const somna_study_analysis *a, int md)
         if (!any)
             fputs(md ? "Notes:\n\n" : "<p class=\"muted\">Not computable:</p><ul class=\"muted\">\n", out);
         any = 1;
-        if (md) {
-            fputs("- ", out);
-            md_text(out, e->measure);
-            fputs(" / ", out);
-            md_text(out, e->condition);
-            fputs(": ", out);
-            md_text(out, e->note);
-            fputc('\n', out);
-        } else {
-            fputs("<li>", out);
-            H(e->measure);
-            fputs(" / ", out);
-            H(e->condition);
-            fputs(": ", out);
-            H(e->note);
-            fputs("</li>\n", out);
-        }
+        fputs(md ? "- " : "<li>", out);
+        text(out, e->measure);
+        fputs(" / ", out);
+        text(out, e->condition);
+        fputs(": ", out);
+        text(out, e->note);
+        fputs(md ? "\n" : "</li>\n", out);
     }
     if (any)
         fputs(md ? "\n" : "</ul>\n", out);
