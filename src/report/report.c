@@ -182,6 +182,31 @@ static const somna_study_cell *find_cell(const somna_study_analysis *a, const ch
     return NULL;
 }
 
+/* An effect row's numbers as table text, digits by the measure's scale. */
+typedef struct effect_text {
+    char m1[32], s1[32], m0[32], s0[32], df[32], lo[32], hi[32], pc[32], p[32], ef[32], el[32], eh[32], pl[32],
+        pa[32];
+} effect_text;
+
+static void format_effect(const somna_study_effect *e, effect_text *t)
+{
+    int dg = digits_for(isfinite(e->ref_mean) ? e->ref_mean : e->mean);
+    fmt_num(t->m1, sizeof t->m1, e->mean, dg);
+    fmt_num(t->s1, sizeof t->s1, e->sd, dg);
+    fmt_num(t->m0, sizeof t->m0, e->ref_mean, dg);
+    fmt_num(t->s0, sizeof t->s0, e->ref_sd, dg);
+    fmt_num(t->df, sizeof t->df, e->diff, dg);
+    fmt_num(t->lo, sizeof t->lo, e->diff_ci_low, dg);
+    fmt_num(t->hi, sizeof t->hi, e->diff_ci_high, dg);
+    fmt_num(t->pc, sizeof t->pc, e->pct_change, 1);
+    fmt_p(t->p, sizeof t->p, e->p);
+    fmt_num(t->ef, sizeof t->ef, e->effect, 2);
+    fmt_num(t->el, sizeof t->el, e->effect_ci_low, 2);
+    fmt_num(t->eh, sizeof t->eh, e->effect_ci_high, 2);
+    fmt_p(t->pl, sizeof t->pl, e->p_lmm);
+    fmt_p(t->pa, sizeof t->pa, e->p_adj);
+}
+
 static void write_table(FILE *out, const somna_study_analysis *a, int md)
 {
     if (md) {
@@ -201,48 +226,33 @@ static void write_table(FILE *out, const somna_study_analysis *a, int md)
     }
     for (size_t i = 0; i < a->n_effects; i++) {
         const somna_study_effect *e = &a->effects[i];
-        int dg = digits_for(isfinite(e->ref_mean) ? e->ref_mean : e->mean);
-        char m1[32], s1[32], m0[32], s0[32], df[32], lo[32], hi[32], pc[32], p[32], ef[32], el[32], eh[32], pl[32],
-            pa[32];
-        fmt_num(m1, sizeof m1, e->mean, dg);
-        fmt_num(s1, sizeof s1, e->sd, dg);
-        fmt_num(m0, sizeof m0, e->ref_mean, dg);
-        fmt_num(s0, sizeof s0, e->ref_sd, dg);
-        fmt_num(df, sizeof df, e->diff, dg);
-        fmt_num(lo, sizeof lo, e->diff_ci_low, dg);
-        fmt_num(hi, sizeof hi, e->diff_ci_high, dg);
-        fmt_num(pc, sizeof pc, e->pct_change, 1);
-        fmt_p(p, sizeof p, e->p);
-        fmt_num(ef, sizeof ef, e->effect, 2);
-        fmt_num(el, sizeof el, e->effect_ci_low, 2);
-        fmt_num(eh, sizeof eh, e->effect_ci_high, 2);
-        fmt_p(pl, sizeof pl, e->p_lmm);
-        fmt_p(pa, sizeof pa, e->p_adj);
+        effect_text t;
+        format_effect(e, &t);
         if (md) {
             fputs("| ", out);
             md_text(out, e->measure);
             fputs(" | ", out);
             md_text(out, e->condition);
-            fprintf(out, " | %s ± %s | ", m1, s1);
+            fprintf(out, " | %s ± %s | ", t.m1, t.s1);
             md_text(out, e->reference);
-            fprintf(out, " | %s ± %s | %s [%s, %s] | %s | ", m0, s0, df, lo, hi, pc);
+            fprintf(out, " | %s ± %s | %s [%s, %s] | %s | ", t.m0, t.s0, t.df, t.lo, t.hi, t.pc);
             md_text(out, e->test);
-            fprintf(out, " | %s | ", p);
+            fprintf(out, " | %s | ", t.p);
             md_text(out, e->effect_name);
-            fprintf(out, " %s [%s, %s] | %s | %s |\n", ef, el, eh, pl, pa);
+            fprintf(out, " %s [%s, %s] | %s | %s |\n", t.ef, t.el, t.eh, t.pl, t.pa);
         } else {
             fprintf(out, "<tr%s><td class=\"l\">", isfinite(e->p_adj) && e->p_adj < 0.05 ? " class=\"sig\"" : "");
             H(e->measure);
             fputs("</td><td class=\"l\">", out);
             H(e->condition);
-            fprintf(out, "</td><td>%d</td><td>%s ± %s</td><td class=\"l\">", e->n, m1, s1);
+            fprintf(out, "</td><td>%d</td><td>%s ± %s</td><td class=\"l\">", e->n, t.m1, t.s1);
             H(e->reference);
-            fprintf(out, "</td><td>%s ± %s</td><td>%s [%s, %s]</td><td>%s</td><td class=\"l\">", m0, s0, df, lo, hi,
-                    pc);
+            fprintf(out, "</td><td>%s ± %s</td><td>%s [%s, %s]</td><td>%s</td><td class=\"l\">", t.m0, t.s0, t.df,
+                    t.lo, t.hi, t.pc);
             H(e->test);
-            fprintf(out, "</td><td>%s</td><td>", p);
+            fprintf(out, "</td><td>%s</td><td>", t.p);
             H(e->effect_name);
-            fprintf(out, " %s [%s, %s]</td><td>%s</td><td>%s</td></tr>\n", ef, el, eh, pl, pa);
+            fprintf(out, " %s [%s, %s]</td><td>%s</td><td>%s</td></tr>\n", t.ef, t.el, t.eh, t.pl, t.pa);
         }
     }
     if (!md)
@@ -389,22 +399,16 @@ static int write_subgroup(FILE *out, somna_db *db, int64_t sid, const somna_repo
           out);
     for (size_t i = 0; i < a.n_effects; i++) {
         const somna_study_effect *e = &a.effects[i];
-        int dg = digits_for(isfinite(e->ref_mean) ? e->ref_mean : e->mean);
-        char df[32], lo[32], hi[32], pc[32], pp[32], pa[32];
-        fmt_num(df, sizeof df, e->diff, dg);
-        fmt_num(lo, sizeof lo, e->diff_ci_low, dg);
-        fmt_num(hi, sizeof hi, e->diff_ci_high, dg);
-        fmt_num(pc, sizeof pc, e->pct_change, 1);
-        fmt_p(pp, sizeof pp, e->p);
-        fmt_p(pa, sizeof pa, e->p_adj);
+        effect_text t;
+        format_effect(e, &t);
         fputs("<tr><td class=\"l\">", out);
         H(e->measure);
         fputs("</td><td class=\"l\">", out);
         H(e->condition);
         fputs(" vs ", out);
         H(e->reference);
-        fprintf(out, "</td><td>%d</td><td>%s [%s, %s]</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", e->n, df, lo, hi,
-                pc, pp, pa);
+        fprintf(out, "</td><td>%d</td><td>%s [%s, %s]</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", e->n, t.df, t.lo,
+                t.hi, t.pc, t.p, t.pa);
     }
     fputs("</table></div>\n", out);
     somna_study_analysis_free(&a);
