@@ -339,6 +339,16 @@ static void design_matrix(double *X, size_t n_obs, size_t p, const int *gcond, c
     }
 }
 
+/* Column of condition c's dummy in a design matrix coded against level
+ * `ref` (intercept first; the reference level has no column). */
+static size_t level_col(size_t c, int ref)
+{
+    size_t col = 1;
+    for (int q = 0; q < (int)c; q++)
+        col += q != ref;
+    return col;
+}
+
 /* ---- crossover / dose-response ----------------------------------------------------------------------- */
 
 static int analyze_crossover(const somna_study_desc *d, const char *measure, const data *x, somna_study_analysis *a)
@@ -452,10 +462,7 @@ static int analyze_crossover(const somna_study_desc *d, const char *measure, con
         if (!dose) {
             /* the same model with this pair's reference as the baseline level */
             design_matrix(X, n_obs, p, gcond, gper, gmin, 0, (int)k, (int)rr, periods, n_per);
-            size_t coln = 1;
-            for (int q = 0; q < (int)c; q++)
-                coln += q != (int)rr;
-            fit_lmm(X, y, g, n_obs, p, np, coln, &e);
+            fit_lmm(X, y, g, n_obs, p, np, level_col(c, (int)rr), &e);
         }
         rc = push_effect(a, &e);
     }
@@ -686,11 +693,8 @@ static int analyze_parallel(const somna_study_desc *d, const char *measure, cons
             note(&e, "Cohen's d", &er);
         if (isfinite(e.mean) && isfinite(e.ref_mean) && e.ref_mean != 0)
             e.pct_change = 100.0 * (e.mean / e.ref_mean - 1.0);
-        size_t coln = 1;
-        for (int q = 0; q < (int)c; q++)
-            coln += q != ref;
         if (n_groups >= 2)
-            fit_lmm(X, y, g, n_obs, p, n_groups, coln, &e);
+            fit_lmm(X, y, g, n_obs, p, n_groups, level_col(c, ref), &e);
         rc = push_effect(a, &e);
     }
     /* Dose-response between arms (session lengths 30/60/90/120 min as in
