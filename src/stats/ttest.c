@@ -21,6 +21,25 @@ static double t_two_sided_p(double t, double df)
     return 2.0 * gsl_cdf_tdist_Q(fabs(t), df);
 }
 
+/* Fill the common part of a t-test result: estimate with its SE, t on df,
+ * two-sided p and the conf-level interval estimate -/+ t_q * SE. */
+static void set_t_result(somna_stats_result *r, const char *estimate_name, double estimate, double se, double df,
+                         double conf)
+{
+    double t = estimate / se, q = gsl_cdf_tdist_Qinv((1.0 - conf) / 2.0, df);
+    somna_strlcpy(r->estimate_name, estimate_name, sizeof r->estimate_name);
+    somna_strlcpy(r->statistic_name, "t", sizeof r->statistic_name);
+    somna_strlcpy(r->method, "t distribution", sizeof r->method);
+    r->estimate = estimate;
+    r->se = se;
+    r->statistic = t;
+    r->df = df;
+    r->p = t_two_sided_p(t, df);
+    r->ci_low = estimate - q * se;
+    r->ci_high = estimate + q * se;
+    r->conf_level = conf;
+}
+
 static double hedges_j(double m)
 {
     return exp(gsl_sf_lngamma(m / 2.0) - 0.5 * log(m / 2.0) - gsl_sf_lngamma((m - 1.0) / 2.0));
@@ -75,18 +94,7 @@ int somna_stats_ttest_paired(const double *x, const double *y, size_t n, double 
                           "paired t-test: the %zu differences are all equal (%g): zero variance, t undefined",
                           m, mean);
     double df = (double)m - 1.0;
-    double t = mean / se, q = gsl_cdf_tdist_Qinv((1.0 - conf) / 2.0, df);
-    somna_strlcpy(r->estimate_name, "mean difference", sizeof r->estimate_name);
-    somna_strlcpy(r->statistic_name, "t", sizeof r->statistic_name);
-    somna_strlcpy(r->method, "t distribution", sizeof r->method);
-    r->estimate = mean;
-    r->se = se;
-    r->statistic = t;
-    r->df = df;
-    r->p = t_two_sided_p(t, df);
-    r->ci_low = mean - q * se;
-    r->ci_high = mean + q * se;
-    r->conf_level = conf;
+    set_t_result(r, "mean difference", mean, se, df, conf);
     return SOMNA_OK;
 }
 
@@ -138,18 +146,7 @@ int somna_stats_ttest_two(const double *x, size_t nx, const double *y, size_t ny
     if (!(se > 10 * 2.220446049250313e-16 * fmax(fabs(m1), fabs(m2))) || se == 0.0)
         return somna_fail(err, SOMNA_E_DATA, "%s: both groups have zero variance (all values equal): t undefined",
                           r->test);
-    double t = diff / se, q = gsl_cdf_tdist_Qinv((1.0 - conf) / 2.0, df);
-    somna_strlcpy(r->estimate_name, "difference in means", sizeof r->estimate_name);
-    somna_strlcpy(r->statistic_name, "t", sizeof r->statistic_name);
-    somna_strlcpy(r->method, "t distribution", sizeof r->method);
-    r->estimate = diff;
-    r->se = se;
-    r->statistic = t;
-    r->df = df;
-    r->p = t_two_sided_p(t, df);
-    r->ci_low = diff - q * se;
-    r->ci_high = diff + q * se;
-    r->conf_level = conf;
+    set_t_result(r, "difference in means", diff, se, df, conf);
     return SOMNA_OK;
 }
 
