@@ -83,6 +83,23 @@ static void sig_name(const somna_edf *e, int s, char *out, size_t size)
     snprintf(out, size, "signal %d (%s)", s + 1, e->hdr.signals[s].label);
 }
 
+/* "FILE: signal N (LABEL): WHAT 'shown' is not KIND" (the signal part only
+ * for per-signal fields): one wording for every unreadable numeric field. */
+static int field_refusal(somna_edf *e, const unsigned char *p, size_t n, const char *what, int sig,
+                         const char *kind, somna_err *err)
+{
+    char shown[64], who[64] = "";
+    shown_field(p, n, shown, sizeof shown);
+    if (sig >= 0) {
+        sig_name(e, sig, who, sizeof who - 2);
+        size_t l = strlen(who);
+        who[l] = ':';
+        who[l + 1] = '\0';
+    }
+    return somna_fail(err, SOMNA_E_FORMAT, "%s: %s%s%s '%s' is not %s", e->name, who, sig >= 0 ? " " : "", what,
+                      shown, kind);
+}
+
 static int field_int(somna_edf *e, const unsigned char *p, size_t n, const char *what, int sig, int64_t *out,
                      somna_err *err)
 {
@@ -94,16 +111,7 @@ static int field_int(somna_edf *e, const unsigned char *p, size_t n, const char 
         *out = (int64_t)d;
         return SOMNA_OK;
     }
-    char shown[64], who[64] = "";
-    shown_field(p, n, shown, sizeof shown);
-    if (sig >= 0) {
-        sig_name(e, sig, who, sizeof who - 2);
-        size_t l = strlen(who);
-        who[l] = ':';
-        who[l + 1] = '\0';
-    }
-    return somna_fail(err, SOMNA_E_FORMAT, "%s: %s%s%s '%s' is not an integer", e->name, who, sig >= 0 ? " " : "",
-                      what, shown);
+    return field_refusal(e, p, n, what, sig, "an integer", err);
 }
 
 static int field_double(somna_edf *e, const unsigned char *p, size_t n, const char *what, int sig, double *out,
@@ -111,16 +119,7 @@ static int field_double(somna_edf *e, const unsigned char *p, size_t n, const ch
 {
     if (somna_parse_double((const char *)p, n, out) == 0)
         return SOMNA_OK;
-    char shown[64], who[64] = "";
-    shown_field(p, n, shown, sizeof shown);
-    if (sig >= 0) {
-        sig_name(e, sig, who, sizeof who - 2);
-        size_t l = strlen(who);
-        who[l] = ':';
-        who[l + 1] = '\0';
-    }
-    return somna_fail(err, SOMNA_E_FORMAT, "%s: %s%s%s '%s' is not a number", e->name, who, sig >= 0 ? " " : "",
-                      what, shown);
+    return field_refusal(e, p, n, what, sig, "a number", err);
 }
 
 /* Two decimal digits at p, or -1. */
