@@ -214,6 +214,31 @@ static void sinv_vec(const double *v, const size_t *grp, const size_t *gsize, si
     }
 }
 
+/* out = P v with P = S^-1 - S^-1 X C X' S^-1 and SX = S^-1 X (n x p), C the
+ * p x p inverse of X' S^-1 X: the REML projection matrix applied to v.
+ * vq and vp are p-vectors of scratch space. */
+static void apply_p(const double *v, const size_t *grp, const size_t *gsize, size_t n, size_t G, double phi1,
+                    double phi2, double *gsum, const double *SX, const double *C, size_t p, double *vq, double *vp,
+                    double *out)
+{
+    sinv_vec(v, grp, gsize, n, G, phi1, phi2, gsum, out);
+    for (size_t a = 0; a < p; a++) {
+        double s = 0.0;
+        for (size_t i = 0; i < n; i++)
+            s += SX[i * p + a] * v[i];
+        vq[a] = s;
+    }
+    for (size_t a = 0; a < p; a++) {
+        double s = 0.0;
+        for (size_t b = 0; b < p; b++)
+            s += C[a * p + b] * vq[b];
+        vp[a] = s;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t a = 0; a < p; a++)
+            out[i] -= SX[i * p + a] * vp[a];
+}
+
 /* Kenward & Roger (1997) small-sample adjustment, as pbkrtest computes it
  * (Halekoh & Hojsgaard 2014): with variance parameters phi = (sigma_e^2,
  * sigma_b^2), G_1 = I, G_2 = ZZ', P_i = -X'S^-1 G_i S^-1 X,
@@ -379,38 +404,8 @@ static int satterthwaite(const double *X, const double *y, const size_t *grp, co
     double trPP = trS2 - 2.0 * tr2(C, M2, p) + tr2(CM, CM, p);
     double trPZZPZZ = sum_d2 - 2.0 * sum_d_q + tr2(CK, CK, p);
     /* u = P y, Pu = P u */
-    sinv_vec(y, grp, gsize, n, G, phi1, phi2, gsum, u);
-    for (size_t a = 0; a < p; a++) {
-        double s = 0.0;
-        for (size_t i = 0; i < n; i++)
-            s += SX[i * p + a] * y[i];
-        vq[a] = s;
-    }
-    for (size_t a = 0; a < p; a++) {
-        double s = 0.0;
-        for (size_t b = 0; b < p; b++)
-            s += C[a * p + b] * vq[b];
-        vp[a] = s;
-    }
-    for (size_t i = 0; i < n; i++)
-        for (size_t a = 0; a < p; a++)
-            u[i] -= SX[i * p + a] * vp[a];
-    sinv_vec(u, grp, gsize, n, G, phi1, phi2, gsum, Pu);
-    for (size_t a = 0; a < p; a++) {
-        double s = 0.0;
-        for (size_t i = 0; i < n; i++)
-            s += SX[i * p + a] * u[i];
-        vq[a] = s;
-    }
-    for (size_t a = 0; a < p; a++) {
-        double s = 0.0;
-        for (size_t b = 0; b < p; b++)
-            s += C[a * p + b] * vq[b];
-        vp[a] = s;
-    }
-    for (size_t i = 0; i < n; i++)
-        for (size_t a = 0; a < p; a++)
-            Pu[i] -= SX[i * p + a] * vp[a];
+    apply_p(y, grp, gsize, n, G, phi1, phi2, gsum, SX, C, p, vq, vp, u);
+    apply_p(u, grp, gsize, n, G, phi1, phi2, gsum, SX, C, p, vq, vp, Pu);
     double uu = 0.0, uPu = 0.0;
     for (size_t i = 0; i < n; i++) {
         uu += u[i] * u[i];
