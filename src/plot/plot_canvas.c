@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include <cairo.h>
-#include <dlfcn.h>
+#include <stddef.h>
 
+#include "core/dynlib.h"
 #include "somna/fileio.h"
 #include "somna/json.h"
 #include "somna/parse.h"
@@ -535,23 +536,43 @@ int somna_plot_save_svg(const somna_plot_canvas *c, const char *path, somna_err 
 
 /* ---- PNG through cairo ----------------------------------------------------- */
 
-static void cairo_rgb(cairo_t *cr, uint32_t rgb, double opacity)
+/* cairo is opened for each PNG written (core/dynlib.h), not linked: it and
+ * its dependencies (fontconfig, freetype, X11 ...) would cost every command
+ * its start-up time.  Declared from <cairo.h>, so every call is checked. */
+#define CAIRO_FUNCS(X)                                                                                       \
+    X(image_surface_create) X(surface_status) X(surface_destroy) X(surface_write_to_png_stream) X(create)     \
+    X(destroy) X(status) X(status_to_string) X(scale) X(save) X(restore) X(translate) X(rotate) X(paint)     \
+    X(set_source_rgba) X(set_line_width) X(set_line_cap) X(set_line_join) X(set_dash) X(move_to) X(line_to) \
+    X(rectangle) X(new_path) X(stroke) X(fill) X(fill_preserve) X(select_font_face) X(set_font_size)        \
+    X(text_extents) X(show_text)
+#define CAIRO_MEMBER(f) SOMNA_DYNLIB_MEMBER(cairo_, f)
+#define CAIRO_SYM(f) SOMNA_DYNLIB_SYM(cairo_api, cairo_, f)
+
+typedef struct cairo_api {
+    CAIRO_FUNCS(CAIRO_MEMBER)
+} cairo_api;
+
+static const somna_dynlib_sym cairo_syms[] = {CAIRO_FUNCS(CAIRO_SYM)};
+static const somna_dynlib_spec cairo_lib = {SOMNA_SONAME_CAIRO, "PNG plots", SOMNA_DEBPKG_CAIRO, cairo_syms,
+                                            sizeof cairo_syms / sizeof cairo_syms[0]};
+
+static void cairo_rgb(const cairo_api *ca, cairo_t *cr, uint32_t rgb, double opacity)
 {
     double a = (opacity > 0 && opacity < 1) ? opacity : 1.0;
-    cairo_set_source_rgba(cr, (double)((rgb >> 16) & 0xFF) / 255.0, (double)((rgb >> 8) & 0xFF) / 255.0,
+    ca->set_source_rgba(cr, (double)((rgb >> 16) & 0xFF) / 255.0, (double)((rgb >> 8) & 0xFF) / 255.0,
                           (double)(rgb & 0xFF) / 255.0, a);
 }
 
-static void cairo_stroke_style(cairo_t *cr, const somna_plot_style *s)
+static void cairo_stroke_style(const cairo_api *ca, cairo_t *cr, const somna_plot_style *s)
 {
-    cairo_set_line_width(cr, s->stroke_width > 0 ? s->stroke_width : 1.0);
+    ca->set_line_width(cr, s->stroke_width > 0 ? s->stroke_width : 1.0);
     if (s->dash > 0) {
         double d[2] = {s->dash, s->dash};
-        cairo_set_dash(cr, d, 2, 0);
+        ca->set_dash(cr, d, 2, 0);
     } else {
-        cairo_set_dash(cr, NULL, 0, 0);
+        ca->set_dash(cr, NULL, 0, 0);
     }
-    cairo_rgb(cr, s->stroke, s->opacity);
+    cairo_rgb(ca, cr, s->stroke, s->opacity);
 }
 
 static cairo_status_t png_write(void *closure, const unsigned char *data, unsigned int length)
@@ -560,11 +581,11 @@ static cairo_status_t png_write(void *closure, const unsigned char *data, unsign
     return fwrite(data, 1, length, f) == length ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
 }
 
-static void render_cairo(const somna_plot_canvas *c, cairo_t *cr)
+static void render_cairo(const cairo_api *ca, const somna_plot_canvas *c, cairo_t *cr)
 {
     if (c->background != SOMNA_PLOT_NONE) {
-        cairo_rgb(cr, c->background, 1.0);
-        cairo_paint(cr);
+        cairo_rgb(ca, cr, c->background, 1.0);
+        ca->paint(cr);
     }
     for (size_t i = 0; i < c->n_ops; i++) {
         const plot_op *op = &c->ops[i];
@@ -572,58 +593,93 @@ static void render_cairo(const somna_plot_canvas *c, cairo_t *cr)
         case OP_LINE:
             if (op->style.stroke == SOMNA_PLOT_NONE)
                 break;
-            cairo_set_line_cap(cr, CAIRO_LINE_CAP_SQUARE);
-            cairo_move_to(cr, op->x0, op->y0);
-            cairo_line_to(cr, op->x1, op->y1);
-            cairo_stroke_style(cr, &op->style);
-            cairo_stroke(cr);
+            ca->set_line_cap(cr, CAIRO_LINE_CAP_SQUARE);
+            ca->move_to(cr, op->x0, op->y0);
+            ca->line_to(cr, op->x1, op->y1);
+            cairo_stroke_style(ca, cr, &op->style);
+            ca->stroke(cr);
             break;
         case OP_POLYLINE:
         case OP_RECT:
             if (op->kind == OP_RECT)
-                cairo_rectangle(cr, op->x0, op->y0, op->x1 - op->x0, op->y1 - op->y0);
+                ca->rectangle(cr, op->x0, op->y0, op->x1 - op->x0, op->y1 - op->y0);
             else {
-                cairo_move_to(cr, op->pts[0], op->pts[1]);
+                ca->move_to(cr, op->pts[0], op->pts[1]);
                 for (size_t k = 1; k < op->n; k++)
-                    cairo_line_to(cr, op->pts[2 * k], op->pts[2 * k + 1]);
+                    ca->line_to(cr, op->pts[2 * k], op->pts[2 * k + 1]);
             }
             if (op->style.fill != SOMNA_PLOT_NONE) {
-                cairo_rgb(cr, op->style.fill, op->style.opacity);
+                cairo_rgb(ca, cr, op->style.fill, op->style.opacity);
                 if (op->style.stroke != SOMNA_PLOT_NONE)
-                    cairo_fill_preserve(cr);
+                    ca->fill_preserve(cr);
                 else
-                    cairo_fill(cr);
+                    ca->fill(cr);
             }
             if (op->style.stroke != SOMNA_PLOT_NONE) {
-                cairo_set_line_join(cr, CAIRO_LINE_JOIN_MITER);
-                cairo_stroke_style(cr, &op->style);
-                cairo_stroke(cr);
+                ca->set_line_join(cr, CAIRO_LINE_JOIN_MITER);
+                cairo_stroke_style(ca, cr, &op->style);
+                ca->stroke(cr);
             }
-            cairo_new_path(cr);
+            ca->new_path(cr);
             break;
         case OP_TEXT: {
-            cairo_save(cr);
-            cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
+            ca->save(cr);
+            ca->select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
                                    op->font.bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-            cairo_set_font_size(cr, op->font.size);
+            ca->set_font_size(cr, op->font.size);
             cairo_text_extents_t ext;
-            cairo_text_extents(cr, op->text, &ext);
-            cairo_translate(cr, op->x0, op->y0);
+            ca->text_extents(cr, op->text, &ext);
+            ca->translate(cr, op->x0, op->y0);
             if (op->font.rotate_deg != 0)
-                cairo_rotate(cr, -op->font.rotate_deg * M_PI / 180.0);
+                ca->rotate(cr, -op->font.rotate_deg * M_PI / 180.0);
             double dx = 0;
             if (op->font.anchor == SOMNA_PLOT_ANCHOR_MIDDLE)
                 dx = -ext.x_advance / 2;
             else if (op->font.anchor == SOMNA_PLOT_ANCHOR_END)
                 dx = -ext.x_advance;
-            cairo_move_to(cr, dx, 0);
-            cairo_rgb(cr, op->font.color, 1.0);
-            cairo_show_text(cr, op->text);
-            cairo_restore(cr);
+            ca->move_to(cr, dx, 0);
+            cairo_rgb(ca, cr, op->font.color, 1.0);
+            ca->show_text(cr, op->text);
+            ca->restore(cr);
             break;
         }
         }
     }
+}
+
+/* Draw and write with a loaded cairo: the failure paths before the
+ * output file exists need no clean-up of it. */
+static int png_render_write(const cairo_api *ca, const somna_plot_canvas *c, const char *path, double scale,
+                            somna_err *err)
+{
+    int w = (int)ceil(c->w * scale), h = (int)ceil(c->h * scale);
+    cairo_surface_t *s = ca->image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+    if (ca->surface_status(s) != CAIRO_STATUS_SUCCESS) {
+        ca->surface_destroy(s);
+        return somna_fail(err, SOMNA_E_NOMEM, "%s: cannot create a %d x %d image", path, w, h);
+    }
+    cairo_t *cr = ca->create(s);
+    ca->scale(cr, scale, scale);
+    render_cairo(ca, c, cr);
+    cairo_status_t cst = ca->status(cr);
+    ca->destroy(cr);
+    if (cst != CAIRO_STATUS_SUCCESS) {
+        ca->surface_destroy(s);
+        return somna_fail(err, SOMNA_E_IO, "%s: drawing failed: %s", path, ca->status_to_string(cst));
+    }
+    somna_outfile o;
+    int rc = somna_outfile_open(&o, path, err);
+    if (rc) {
+        ca->surface_destroy(s);
+        return rc;
+    }
+    cst = ca->surface_write_to_png_stream(s, png_write, o.fp);
+    ca->surface_destroy(s);
+    if (cst != CAIRO_STATUS_SUCCESS) {
+        somna_outfile_abort(&o);
+        return somna_fail(err, SOMNA_E_IO, "%s: PNG write failed: %s", path, ca->status_to_string(cst));
+    }
+    return somna_outfile_commit(&o, err);
 }
 
 int somna_plot_save_png(const somna_plot_canvas *c, const char *path, double scale, somna_err *err)
@@ -632,34 +688,16 @@ int somna_plot_save_png(const somna_plot_canvas *c, const char *path, double sca
         return somna_fail(err, SOMNA_E_NOMEM, "%s: figure incomplete (out of memory while drawing)", path);
     if (!(scale > 0 && scale <= 8))
         scale = 1.0;
-    int w = (int)ceil(c->w * scale), h = (int)ceil(c->h * scale);
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
-    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
-        cairo_surface_destroy(s);
-        return somna_fail(err, SOMNA_E_NOMEM, "%s: cannot create a %d x %d image", path, w, h);
-    }
-    cairo_t *cr = cairo_create(s);
-    cairo_scale(cr, scale, scale);
-    render_cairo(c, cr);
-    cairo_status_t cst = cairo_status(cr);
-    cairo_destroy(cr);
-    if (cst != CAIRO_STATUS_SUCCESS) {
-        cairo_surface_destroy(s);
-        return somna_fail(err, SOMNA_E_IO, "%s: drawing failed: %s", path, cairo_status_to_string(cst));
-    }
-    somna_outfile o;
-    int rc = somna_outfile_open(&o, path, err);
+    cairo_api ca;
+    void *lib;
+    int rc = somna_dynlib_open(&cairo_lib, 0, &lib, &ca, err);
     if (rc) {
-        cairo_surface_destroy(s);
+        somna_err_prefix(err, "%s", path);
         return rc;
     }
-    cst = cairo_surface_write_to_png_stream(s, png_write, o.fp);
-    cairo_surface_destroy(s);
-    if (cst != CAIRO_STATUS_SUCCESS) {
-        somna_outfile_abort(&o);
-        return somna_fail(err, SOMNA_E_IO, "%s: PNG write failed: %s", path, cairo_status_to_string(cst));
-    }
-    return somna_outfile_commit(&o, err);
+    rc = png_render_write(&ca, c, path, scale, err);
+    somna_dynlib_close(lib);
+    return rc;
 }
 
 int somna_plot_save(const somna_plot_canvas *c, const char *path, somna_err *err)
@@ -672,16 +710,32 @@ int somna_plot_save(const somna_plot_canvas *c, const char *path, somna_err *err
     return somna_fail(err, SOMNA_E_ARG, "%s: plot file must end in .svg or .png", path ? path : "(null)");
 }
 
+/* What releasing the caches needs: cairo's reset, and fontconfig's FcFini
+ * reached through cairo's own dependency (dlsym on cairo's handle searches
+ * its dependencies), so fontconfig is neither linked nor its header needed. */
+typedef struct cache_api {
+    __typeof__(&cairo_debug_reset_static_data) reset;
+    void (*fcfini)(void);
+} cache_api;
+
+static const somna_dynlib_sym cache_syms[] = {
+    {"cairo_debug_reset_static_data", offsetof(cache_api, reset), 0},
+    {"FcFini", offsetof(cache_api, fcfini), 1},
+};
+static const somna_dynlib_spec cache_lib = {SOMNA_SONAME_CAIRO, "PNG plots", SOMNA_DEBPKG_CAIRO, cache_syms,
+                                            sizeof cache_syms / sizeof cache_syms[0]};
+
 void somna_plot_release_caches(void)
 {
     /* cairo's documented leak-check sequence: drop cairo's static caches,
-     * then fontconfig's (FcFini).  fontconfig is reached through cairo's
-     * own dependency, so it is looked up rather than linked. */
-    cairo_debug_reset_static_data();
-    void *sym = dlsym(RTLD_DEFAULT, "FcFini");
-    if (sym) {
-        void (*fcfini)(void);
-        memcpy(&fcfini, &sym, sizeof fcfini);
-        fcfini();
-    }
+     * then fontconfig's (FcFini).  Nothing to do if no PNG was ever drawn:
+     * cairo is then not loaded, and is not loaded for this. */
+    cache_api ca;
+    void *lib;
+    if (somna_dynlib_open(&cache_lib, SOMNA_DYNLIB_IF_LOADED, &lib, &ca, NULL) != SOMNA_OK)
+        return;
+    ca.reset();
+    if (ca.fcfini)
+        ca.fcfini();
+    somna_dynlib_close(lib);
 }

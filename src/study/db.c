@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/dynlib.h"
 #include "somna/json.h"
 #include "somna/parse.h"
 #include "study/study_internal.h"
@@ -21,11 +22,31 @@
  * prepared once per connection (plan once, execute many). */
 #define PG_STMT_CACHE 64
 
+/* libpq is opened when a PostgreSQL database is (core/dynlib.h): SQLite is
+ * the default engine and a clinic without PostgreSQL runs everything else.
+ * Every function used is declared from <libpq-fe.h>, so calls are checked. */
+#define PQ_FUNCS(X)                                                                                          \
+    X(connectdb) X(status) X(errorMessage) X(setNoticeProcessor) X(finish) X(prepare) X(execPrepared)        \
+    X(execParams) X(exec) X(resultStatus) X(resultErrorMessage) X(clear) X(ntuples) X(nfields) X(fname)     \
+    X(ftype) X(getisnull) X(getvalue) X(cmdTuples)
+#define PQ_MEMBER(f) SOMNA_DYNLIB_MEMBER(PQ, f)
+#define PQ_SYM(f) SOMNA_DYNLIB_SYM(pq_api, PQ, f)
+
+typedef struct pq_api {
+    PQ_FUNCS(PQ_MEMBER)
+} pq_api;
+
+static const somna_dynlib_sym pq_syms[] = {PQ_FUNCS(PQ_SYM)};
+static const somna_dynlib_spec pq_lib = {SOMNA_SONAME_LIBPQ, "PostgreSQL study databases", SOMNA_DEBPKG_LIBPQ,
+                                         pq_syms, sizeof pq_syms / sizeof pq_syms[0]};
+
 struct somna_db {
     int engine;
     char *name;
     sqlite3 *lite;
     PGconn *pg;
+    pq_api pq;        /* libpq's functions, valid when pq_handle is set */
+    void *pq_handle;
     char *pg_sql[PG_STMT_CACHE]; /* SQL text of prepared statement "s<i>" */
     int pg_n;
 };
@@ -123,14 +144,20 @@ int somna_db_open(somna_db **out, const char *url, somna_err *err)
     }
     if (is_pg_url(url)) {
         db->engine = SOMNA_DB_POSTGRES;
-        db->pg = PQconnectdb(url);
-        if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
+        int lrc = somna_dynlib_open(&pq_lib, 0, &db->pq_handle, &db->pq, err);
+        if (lrc) {
+            somna_err_prefix(err, "cannot open %s", db->name);
+            somna_db_close(db);
+            return lrc;
+        }
+        db->pg = db->pq.connectdb(url);
+        if (!db->pg || db->pq.status(db->pg) != CONNECTION_OK) {
             somna_fail(err, SOMNA_E_DB, "cannot connect to PostgreSQL %s: %s", db->name,
-                       db->pg ? PQerrorMessage(db->pg) : "out of memory");
+                       db->pg ? db->pq.errorMessage(db->pg) : "out of memory");
             somna_db_close(db);
             return SOMNA_E_DB;
         }
-        PQsetNoticeProcessor(db->pg, pg_notice_drop, NULL);
+        db->pq.setNoticeProcessor(db->pg, pg_notice_drop, NULL);
         int rc = somna_db_exec(db, "SET client_min_messages = warning; SET TIME ZONE 'UTC'", err);
         if (rc) {
             somna_db_close(db);
@@ -181,7 +208,8 @@ void somna_db_close(somna_db *db)
     if (db->lite)
         sqlite3_close(db->lite);
     if (db->pg)
-        PQfinish(db->pg);
+        db->pq.finish(db->pg);
+    somna_dynlib_close(db->pq_handle);
     for (int i = 0; i < db->pg_n; i++)
         free(db->pg_sql[i]);
     free(db->name);
@@ -510,9 +538,9 @@ static int pg_exec(somna_db *db, const char *sql, const somna_dbv *params, size_
     if (slot < 0 && db->pg_n < PG_STMT_CACHE && n > 0) {
         char sname[16];
         snprintf(sname, sizeof sname, "s%d", db->pg_n);
-        PGresult *pr = PQprepare(db->pg, sname, text, (int)n, types);
-        int ok = PQresultStatus(pr) == PGRES_COMMAND_OK;
-        PQclear(pr);
+        PGresult *pr = db->pq.prepare(db->pg, sname, text, (int)n, types);
+        int ok = db->pq.resultStatus(pr) == PGRES_COMMAND_OK;
+        db->pq.clear(pr);
         char *copy = ok ? dup_str(text) : NULL;
         if (copy) {
             db->pg_sql[db->pg_n] = copy;
@@ -525,46 +553,46 @@ static int pg_exec(somna_db *db, const char *sql, const somna_dbv *params, size_
     if (slot >= 0) {
         char sname[16];
         snprintf(sname, sizeof sname, "s%d", slot);
-        r = PQexecPrepared(db->pg, sname, (int)n, values, NULL, NULL, 0);
+        r = db->pq.execPrepared(db->pg, sname, (int)n, values, NULL, NULL, 0);
     } else {
-        r = PQexecParams(db->pg, text, (int)n, types, values, NULL, NULL, 0);
+        r = db->pq.execParams(db->pg, text, (int)n, types, values, NULL, NULL, 0);
     }
-    ExecStatusType s = PQresultStatus(r);
+    ExecStatusType s = db->pq.resultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        const char *msg = PQresultErrorMessage(r);
-        rc = somna_fail(err, SOMNA_E_DB, "%s: executing SQL: %s", db->name, msg && *msg ? msg : PQerrorMessage(db->pg));
-        PQclear(r);
+        const char *msg = db->pq.resultErrorMessage(r);
+        rc = somna_fail(err, SOMNA_E_DB, "%s: executing SQL: %s", db->name, msg && *msg ? msg : db->pq.errorMessage(db->pg));
+        db->pq.clear(r);
         goto done;
     }
     if (new_id) {
-        if (PQntuples(r) != 1 || somna_parse_int64_str(PQgetvalue(r, 0, 0), new_id) != 0)
+        if (db->pq.ntuples(r) != 1 || somna_parse_int64_str(db->pq.getvalue(r, 0, 0), new_id) != 0)
             rc = somna_fail(err, SOMNA_E_DB, "%s: INSERT returned no id", db->name);
     }
     if (changes) {
-        const char *ct = PQcmdTuples(r);
+        const char *ct = db->pq.cmdTuples(r);
         int64_t c = 0;
         *changes = (ct && *ct && somna_parse_int64_str(ct, &c) == 0) ? c : 0;
     }
     if (!rc && res) {
-        res->n_rows = (size_t)PQntuples(r);
-        res->n_cols = (size_t)PQnfields(r);
+        res->n_rows = (size_t)db->pq.ntuples(r);
+        res->n_cols = (size_t)db->pq.nfields(r);
         res->names = calloc(res->n_cols ? res->n_cols : 1, sizeof *res->names);
         size_t n_cells = res->n_rows * res->n_cols;
         res->cells = calloc(n_cells ? n_cells : 1, sizeof *res->cells);
         if (!res->names || !res->cells)
             rc = somna_fail(err, SOMNA_E_NOMEM, "out of memory reading query result");
         for (size_t c = 0; !rc && c < res->n_cols; c++)
-            if (!(res->names[c] = dup_str(PQfname(r, (int)c))))
+            if (!(res->names[c] = dup_str(db->pq.fname(r, (int)c))))
                 rc = somna_fail(err, SOMNA_E_NOMEM, "out of memory");
         for (size_t i = 0; !rc && i < res->n_rows; i++) {
             for (size_t c = 0; c < res->n_cols; c++) {
                 somna_dbv *v = &res->cells[i * res->n_cols + c];
-                if (PQgetisnull(r, (int)i, (int)c)) {
+                if (db->pq.getisnull(r, (int)i, (int)c)) {
                     *v = somna_dbv_null();
                     continue;
                 }
-                const char *t = PQgetvalue(r, (int)i, (int)c);
-                Oid ty = PQftype(r, (int)c);
+                const char *t = db->pq.getvalue(r, (int)i, (int)c);
+                Oid ty = db->pq.ftype(r, (int)c);
                 int64_t iv;
                 double dv;
                 if ((ty == 20 || ty == 21 || ty == 23) && somna_parse_int64_str(t, &iv) == 0) {
@@ -588,7 +616,7 @@ static int pg_exec(somna_db *db, const char *sql, const somna_dbv *params, size_
             }
         }
     }
-    PQclear(r);
+    db->pq.clear(r);
 done:
     free(full);
     free(txt);
@@ -632,16 +660,16 @@ int somna_db_exec(somna_db *db, const char *sql, somna_err *err)
          * change result type") */
         const char *w = q + strspn(q, " \t\r\n");
         if (db->pg_n && (somna_strnieq(w, "CREATE", 6) || somna_strnieq(w, "DROP", 4) || somna_strnieq(w, "ALTER", 5))) {
-            PQclear(PQexec(db->pg, "DEALLOCATE ALL"));
+            db->pq.clear(db->pq.exec(db->pg, "DEALLOCATE ALL"));
             for (int i = 0; i < db->pg_n; i++)
                 free(db->pg_sql[i]);
             db->pg_n = 0;
         }
-        PGresult *r = PQexec(db->pg, q);
-        ExecStatusType s = PQresultStatus(r);
+        PGresult *r = db->pq.exec(db->pg, q);
+        ExecStatusType s = db->pq.resultStatus(r);
         if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-            rc = somna_fail(err, SOMNA_E_DB, "%s: %s", db->name, PQresultErrorMessage(r));
-        PQclear(r);
+            rc = somna_fail(err, SOMNA_E_DB, "%s: %s", db->name, db->pq.resultErrorMessage(r));
+        db->pq.clear(r);
     }
     free(q);
     return rc;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/dynlib.h"
 #include "somna/parse.h"
 #include "somna/study.h"
 #include "somna/survey.h"
@@ -21,30 +22,58 @@
 #include "somna/version.h"
 #include "study/study_internal.h"
 
+/* SHA-256 (FIPS 180-4) through OpenSSL's EVP interface.  libcrypto is
+ * opened per call (core/dynlib.h): only imports hash files, and after the
+ * first call dlopen is a reference count.  OpenSSL >= 1.1 initialises
+ * itself on first use, so no OPENSSL_init_crypto call is needed. */
+#define EVP_FUNCS(X) X(MD_CTX_new) X(MD_CTX_free) X(sha256) X(DigestInit_ex) X(DigestUpdate) X(DigestFinal_ex)
+#define EVP_MEMBER(f) SOMNA_DYNLIB_MEMBER(EVP_, f)
+#define EVP_SYM(f) SOMNA_DYNLIB_SYM(evp_api, EVP_, f)
+
+typedef struct evp_api {
+    EVP_FUNCS(EVP_MEMBER)
+} evp_api;
+
+static const somna_dynlib_sym evp_syms[] = {EVP_FUNCS(EVP_SYM)};
+static const somna_dynlib_spec evp_lib = {SOMNA_SONAME_LIBCRYPTO, "SHA-256 checksums of imported files",
+                                          SOMNA_DEBPKG_LIBCRYPTO, evp_syms, sizeof evp_syms / sizeof evp_syms[0]};
+
 int somna_study_sha256_file(const char *path, char hex[65], uint64_t *bytes, somna_err *err)
 {
+    evp_api evp;
+    void *lib;
+    int rc = somna_dynlib_open(&evp_lib, 0, &lib, &evp, err);
+    if (rc) {
+        somna_err_prefix(err, "%s", path);
+        return rc;
+    }
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return somna_fail(err, SOMNA_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(ctx);
+    if (!f) {
+        int e = errno;
+        somna_dynlib_close(lib);
+        return somna_fail(err, SOMNA_E_IO, "%s: cannot open: %s", path, strerror(e));
+    }
+    EVP_MD_CTX *ctx = evp.MD_CTX_new();
+    if (!ctx || evp.DigestInit_ex(ctx, evp.sha256(), NULL) != 1) {
+        evp.MD_CTX_free(ctx);
         fclose(f);
+        somna_dynlib_close(lib);
         return somna_fail(err, SOMNA_E_NOMEM, "%s: cannot start SHA-256", path);
     }
     unsigned char buf[1 << 16];
     uint64_t total = 0;
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        EVP_DigestUpdate(ctx, buf, n);
+        evp.DigestUpdate(ctx, buf, n);
         total += n;
     }
     int bad = ferror(f);
     fclose(f);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
+    evp.DigestFinal_ex(ctx, md, &mdlen);
+    evp.MD_CTX_free(ctx);
+    somna_dynlib_close(lib);
     if (bad)
         return somna_fail(err, SOMNA_E_IO, "%s: read error", path);
     for (unsigned i = 0; i < mdlen && i < 32; i++)
