@@ -29,6 +29,8 @@ typedef struct somna_rec_signal {
     double fs;
     int64_t n_samples;
     double phys_min, phys_max;  /* declared range (NaN if the format has none) */
+    double units_per_code;      /* physical units per stored code step (see somna_rec_read_codes);
+                                   negative when the file's scale is inverted; 1 for text */
 } somna_rec_signal;
 
 typedef struct somna_rec_open_opts {
@@ -53,6 +55,11 @@ size_t somna_rec_n_annotations(const somna_recording *rec);
  * returns the 0-based index, or -1 if none. */
 int somna_rec_find_signal(const somna_recording *rec, const char *label_or_index);
 int somna_rec_read(somna_recording *rec, int sig, int64_t first, int64_t n, double *out, somna_err *err);
+/* The same samples as the file stores them (WFDB adu, EDF digital values;
+ * text: the values), as doubles, NaN for WFDB's invalid-sample code:
+ * physical = units_per_code * code + offset.  For consumers invariant to
+ * gain and offset (R-peak detection), which so skip the conversion. */
+int somna_rec_read_codes(somna_recording *rec, int sig, int64_t first, int64_t n, double *out, somna_err *err);
 
 #ifdef __cplusplus
 }

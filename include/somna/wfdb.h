@@ -76,6 +76,10 @@ int somna_wfdb_read_adu(const somna_wfdb_record *rec, int sig, int64_t first, in
                         somna_err *err);
 int somna_wfdb_read_physical(const somna_wfdb_record *rec, int sig, int64_t first, int64_t n, double *out,
                              somna_err *err);
+/* The adu as doubles, NaN for the invalid code: for consumers that do not
+ * depend on gain and baseline (R-peak detection) and skip the division. */
+int somna_wfdb_read_codes(const somna_wfdb_record *rec, int sig, int64_t first, int64_t n, double *out,
+                          somna_err *err);
 
 /* 16-bit checksum of all n_samples of a signal as the header's checksum
  * field defines it (sum of the adu, modulo 65536).  Returns SOMNA_OK and

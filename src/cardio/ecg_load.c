@@ -125,10 +125,15 @@ typedef struct rec_src {
     int sig;
 } rec_src;
 
+/* The detector is invariant to gain and offset (a linear band-pass,
+ * thresholds relative to the signal's own energy, extrema after removing a
+ * line), so it reads the stored codes and skips the conversion to physical
+ * units, a third of its time on a WFDB record; only the sign of the gain
+ * matters, for the polarity it reports. */
 static int rec_read(void *ctx, int64_t first, int64_t n, double *out, somna_err *err)
 {
     rec_src *r = ctx;
-    return somna_rec_read(r->rec, r->sig, first, n, out, err);
+    return somna_rec_read_codes(r->rec, r->sig, first, n, out, err);
 }
 
 int somna_rpeaks_detect_file(const char *path, const char *channel, double text_fs, const somna_rpeaks_params *p,
@@ -147,6 +152,8 @@ int somna_rpeaks_detect_file(const char *path, const char *channel, double text_
     if (label)
         somna_strlcpy(label, si->label, label_size);
     rc = somna_rpeaks_detect_stream(rec_read, &src, si->n_samples, si->fs, p, peaks, n_peaks, polarity, err);
+    if (rc == SOMNA_OK && polarity && si->units_per_code < 0)
+        *polarity = -*polarity;
     if (rc)
         somna_err_prefix(err, "%s: signal '%s'", path, si->label);
     somna_rec_close(src.rec);

@@ -322,7 +322,7 @@ static double median_of(double *v, size_t n)
  * can start exactly where the sequential reduction would be.  Working
  * memory is a few windows, not the record (an 8-h night at 256 Hz:
  * ~1.2 MB instead of ~150 MB), so it stays in cache and costs few page faults. */
-enum { GRID = 512, CORE = 32 * GRID, RAW_BLOCKS = 2048 };
+enum { GRID = 512, CORE = 32 * GRID, RAW_BLOCKS = 2048, FLAT_BLOCK = 16 };
 
 typedef struct red_state {
     double last, prev; /* last valid sample (NaN before the first), previous raw sample */
@@ -427,16 +427,35 @@ static int reduce(work *w, wbuf *wb, size_t j0, size_t jstart, size_t j1, red_st
             }
             if (finite) {
                 size_t i0 = jseg * k, ns = (s1 - s0) * k;
-                for (size_t t = 0; t < ns; t++) {
-                    double v = seg[t];
-                    size_t eq = v == prev;
-                    if (run + 1 >= w->flat_min && !eq) { /* rare: a long run ends */
-                        size_t first = (i0 + t - run - 1) / k, j = (i0 + t) / k;
-                        for (size_t q = first > j0 ? first : j0; q <= j; q++)
-                            bad[q - j0] = 1;
+                for (size_t t0 = 0; t0 < ns; t0 += FLAT_BLOCK) {
+                    size_t tn = ns - t0 < FLAT_BLOCK ? ns - t0 : FLAT_BLOCK;
+                    const double *v = seg + t0;
+                    if (run + tn < w->flat_min) {
+                        /* no run can reach flat_min in this block: only the
+                         * run at its end matters, found from the last change
+                         * (usually the last sample or the one before) */
+                        size_t t = tn;
+                        while (t > 1 && v[t - 1] == v[t - 2])
+                            t--;
+                        if (t > 1)
+                            run = tn - t;
+                        else if (v[0] == prev)
+                            run += tn;
+                        else
+                            run = tn - 1;
+                        prev = v[tn - 1];
+                        continue;
                     }
-                    run = (run + 1) & (0 - eq); /* run + 1 if equal, else 0 */
-                    prev = v;
+                    for (size_t t = 0; t < tn; t++) {
+                        size_t eq = v[t] == prev;
+                        if (run + 1 >= w->flat_min && !eq) { /* rare: a long run ends */
+                            size_t first = (i0 + t0 + t - run - 1) / k, j = (i0 + t0 + t) / k;
+                            for (size_t q = first > j0 ? first : j0; q <= j; q++)
+                                bad[q - j0] = 1;
+                        }
+                        run = (run + 1) & (0 - eq); /* run + 1 if equal, else 0 */
+                        prev = v[t];
+                    }
                 }
                 last = seg[ns - 1];
                 continue;

@@ -97,6 +97,7 @@ static int open_edf(somna_recording *r, const char *path, somna_err *err)
         o->n_samples = s->n_samples;
         o->phys_min = s->phys_min;
         o->phys_max = s->phys_max;
+        o->units_per_code = s->dig_max != s->dig_min ? (s->phys_max - s->phys_min) / ((double)s->dig_max - s->dig_min) : 1.0;
         r->map[k++] = i;
     }
     r->n_signals = n;
@@ -147,6 +148,7 @@ static int open_wfdb(somna_recording *r, const char *record, somna_err *err)
         o->n_samples = somna_wfdb_signal_length(w, i);
         o->phys_min = NAN; /* WFDB declares no physical range */
         o->phys_max = NAN;
+        o->units_per_code = 1.0 / s->gain;
         r->map[i] = i;
     }
     r->n_signals = w->n_signals;
@@ -189,6 +191,7 @@ static int open_text(somna_recording *r, const char *path, double fs, somna_err 
         o->n_samples = r->text.n_samples;
         o->phys_min = NAN;
         o->phys_max = NAN;
+        o->units_per_code = 1.0;
         r->map[i] = i;
     }
     r->n_signals = r->text.n_signals;
@@ -301,6 +304,27 @@ int somna_rec_find_signal(const somna_recording *r, const char *label_or_index)
     if (somna_parse_int64_str(want, &k) == 0 && k >= 1 && k <= r->n_signals)
         return (int)(k - 1);
     return -1;
+}
+
+int somna_rec_read_codes(somna_recording *r, int sig, int64_t first, int64_t n, double *out, somna_err *err)
+{
+    if (sig < 0 || sig >= r->n_signals)
+        return somna_fail(err, SOMNA_E_NOTFOUND, "no signal %d (the recording has %d)", sig + 1, r->n_signals);
+    if (r->kind == SOMNA_REC_WFDB)
+        return somna_wfdb_read_codes(r->wfdb, r->map[sig], first, n, out, err);
+    if (r->kind != SOMNA_REC_EDF)
+        return somna_rec_read(r, sig, first, n, out, err);
+    int32_t buf[4096];
+    for (int64_t done = 0; done < n;) {
+        int64_t m = n - done < 4096 ? n - done : 4096;
+        int rc = somna_edf_read_digital(r->edf, r->map[sig], first + done, m, buf, err);
+        if (rc)
+            return rc;
+        for (int64_t i = 0; i < m; i++)
+            out[done + i] = (double)buf[i];
+        done += m;
+    }
+    return SOMNA_OK;
 }
 
 int somna_rec_read(somna_recording *r, int sig, int64_t first, int64_t n, double *out, somna_err *err)

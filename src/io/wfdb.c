@@ -727,12 +727,15 @@ static inline int32_t dec32(const unsigned char *b, int64_t k)
 }
 /* 212: two 12-bit samples in 3 bytes; the second byte holds the high
  * nibbles (first sample's in bits 0-3, second's in bits 4-7). */
+static inline int32_t fix212(int32_t v) /* sign-extend 12 bits; -2048 is invalid */
+{
+    v = (v ^ 0x800) - 0x800;
+    return v == -2048 ? SOMNA_WFDB_INVALID : v;
+}
 static inline int32_t dec212(const unsigned char *b, int64_t k)
 {
     const unsigned char *q = b + (k >> 1) * 3;
-    int32_t v = (k & 1) ? (int32_t)(q[2] | ((q[1] & 0xF0) << 4)) : (int32_t)(q[0] | ((q[1] & 0x0F) << 8));
-    v = (v ^ 0x800) - 0x800;
-    return v == -2048 ? SOMNA_WFDB_INVALID : v;
+    return fix212((k & 1) ? (int32_t)(q[2] | ((q[1] & 0xF0) << 4)) : (int32_t)(q[0] | ((q[1] & 0x0F) << 8)));
 }
 /* 310: three 10-bit samples in two little-endian 16-bit words: bits 1-10 of
  * each word hold samples 0 and 1; the 5 high bits of word 0 (low half) and
@@ -847,6 +850,26 @@ int somna_wfdb_read_adu(const somna_wfdb_record *rec, int sig, int64_t first, in
         }
         return SOMNA_OK;
     }
+    if (spf == 1 && g->format == 212 && fsz % 2 == 0) {
+        /* every sample of this signal sits at the same place of its 3-byte
+         * pair (first or second), fsz / 2 pairs apart: no per-sample parity */
+        int64_t m = navail - f;
+        if (m > n)
+            m = n;
+        if (m < 0)
+            m = 0;
+        const int64_t k0 = f * fsz + pos, step = fsz / 2 * 3;
+        const unsigned char *q = base + (k0 >> 1) * 3;
+        if (k0 & 1)
+            for (int64_t i = 0; i < m; i++, q += step)
+                out[i] = fix212((int32_t)(q[2] | ((q[1] & 0xF0) << 4)));
+        else
+            for (int64_t i = 0; i < m; i++, q += step)
+                out[i] = fix212((int32_t)(q[0] | ((q[1] & 0x0F) << 8)));
+        for (int64_t i = m; i < n; i++)
+            out[i] = SOMNA_WFDB_INVALID;
+        return SOMNA_OK;
+    }
     if (spf == 1) {
         switch (g->format) {
         case 16: DECODE_LOOP1(dec16); break;
@@ -898,6 +921,48 @@ int somna_wfdb_read_physical(const somna_wfdb_record *rec, int sig, int64_t firs
         int any_invalid = 0;
         for (int64_t i = 0; i < m; i++) {
             o[i] = ((double)buf[i] - baseline) / gain;
+            any_invalid |= buf[i] == SOMNA_WFDB_INVALID;
+        }
+        if (any_invalid)
+            for (int64_t i = 0; i < m; i++)
+                if (buf[i] == SOMNA_WFDB_INVALID)
+                    o[i] = NAN;
+        done += m;
+    }
+    return SOMNA_OK;
+}
+
+int somna_wfdb_read_codes(const somna_wfdb_record *rec, int sig, int64_t first, int64_t n, double *out,
+                          somna_err *err)
+{
+    const wfdb_impl *im = rec && sig >= 0 && sig < rec->n_signals ? impl_of(rec) : NULL;
+    const wfdb_group *g = im ? &im->groups[im->sig_group[sig]] : NULL;
+    if (g && g->format == 212 && rec->signals[sig].samples_per_frame == 1 && g->frame_samples % 2 == 0 &&
+        rec->signals[sig].skew == 0 && first >= 0 && n >= 0 && first <= g->frames_avail &&
+        n <= g->frames_avail - first && first <= somna_wfdb_signal_length(rec, sig) &&
+        n <= somna_wfdb_signal_length(rec, sig) - first) {
+        /* the common MIT-BIH layout, decoded straight to doubles: each
+         * sample of the signal sits at the same place of its 3-byte pair */
+        const int64_t k0 = first * g->frame_samples + im->sig_pos[sig], step = g->frame_samples / 2 * 3;
+        const unsigned char *q = g->map.data + g->offset + (k0 >> 1) * 3;
+        const int odd = (int)(k0 & 1);
+        for (int64_t i = 0; i < n; i++, q += step) {
+            int32_t v = odd ? (int32_t)(q[2] | ((q[1] & 0xF0) << 4)) : (int32_t)(q[0] | ((q[1] & 0x0F) << 8));
+            v = (v ^ 0x800) - 0x800;
+            out[i] = v == -2048 ? NAN : (double)v;
+        }
+        return SOMNA_OK;
+    }
+    int32_t buf[4096];
+    for (int64_t done = 0; done < n;) {
+        int64_t m = n - done < 4096 ? n - done : 4096;
+        int rc = somna_wfdb_read_adu(rec, sig, first + done, m, buf, err);
+        if (rc)
+            return rc;
+        double *o = out + done;
+        int any_invalid = 0;
+        for (int64_t i = 0; i < m; i++) {
+            o[i] = (double)buf[i];
             any_invalid |= buf[i] == SOMNA_WFDB_INVALID;
         }
         if (any_invalid)

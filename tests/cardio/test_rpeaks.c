@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "somna/dsp.h"
+#include "somna/edf.h"
 #include "somna/rpeaks.h"
 #include "test_util.h"
 
@@ -320,12 +321,72 @@ static void test_mitdb_gaps_across_windows(void **state)
     free_rec(&r);
 }
 
+/* The file path reads stored codes, not physical units (the detector is
+ * invariant to gain and offset): an EDF whose physical range is inverted
+ * (physical maximum below minimum, so codes fall where millivolts rise)
+ * must give the same beats and still report the lead's true polarity. */
+static void write_spike_edf(const char *path, int inverted, const int64_t *beat, size_t nb)
+{
+    enum { FS = 256, SECS = 60 };
+    somna_edf_signal_spec sig = {"ECG", "mV", NULL, NULL, FS, inverted ? 5.0 : -5.0, inverted ? -5.0 : 5.0, 0, 0};
+    somna_edf_writer_spec spec = {0, NULL, NULL, 2024, 1, 1, 22, 0, 0, 1.0, 1, &sig, 0};
+    somna_edf_writer *w;
+    assert_int_equal(somna_edf_writer_open(path, &spec, &w, NULL), SOMNA_OK);
+    double x[FS];
+    const double *rows[1] = {x};
+    for (int r = 0; r < SECS; r++) {
+        for (int k = 0; k < FS; k++) {
+            double t = (double)(r * FS + k), v = 0.05 * sin(2 * M_PI * 0.3 * t / FS);
+            for (size_t b = 0; b < nb; b++) {
+                double d = (t - (double)beat[b]) / FS; /* seconds from the R peak */
+                v += 1.2 * exp(-d * d / (2 * 0.010 * 0.010)) - 0.25 * exp(-(d - 0.03) * (d - 0.03) / (2 * 0.008 * 0.008)) +
+                     0.3 * exp(-(d - 0.25) * (d - 0.25) / (2 * 0.04 * 0.04));
+            }
+            x[k] = v;
+        }
+        assert_int_equal(somna_edf_writer_put_record(w, rows, NULL), SOMNA_OK);
+    }
+    assert_int_equal(somna_edf_writer_close(w, NULL), SOMNA_OK);
+}
+
+static void test_file_inverted_scale(void **state)
+{
+    (void)state;
+    int64_t beat[80];
+    size_t nb = 0;
+    for (double t = 0.5; t < 59.3; t += 0.8 + 0.15 * sin(t)) /* 0.65-0.95 s RR */
+        beat[nb++] = (int64_t)llround(t * 256);
+    int64_t *pk[2];
+    size_t np[2];
+    for (int inv = 0; inv < 2; inv++) {
+        char path[4096];
+        test_tmp_path(path, sizeof path, inv ? "rpeaks_inverted_scale.edf" : "rpeaks_plain_scale.edf");
+        write_spike_edf(path, inv, beat, nb);
+        double fs;
+        int64_t n;
+        int pol = 0;
+        somna_err err;
+        somna_err_init(&err, NULL, NULL);
+        assert_int_equal(somna_rpeaks_detect_file(path, NULL, 0, NULL, &pk[inv], &np[inv], &fs, &n, &pol, NULL, 0, &err),
+                         SOMNA_OK);
+        assert_int_equal(pol, 1); /* R waves point up in millivolts either way */
+        assert_int_equal(np[inv], nb);
+        for (size_t i = 0; i < nb; i++)
+            if (llabs(pk[inv][i] - beat[i]) > 1)
+                fail_msg("%s scale: beat %zu at %lld, the R peak is at %lld", inv ? "inverted" : "plain", i,
+                         (long long)pk[inv][i], (long long)beat[i]);
+    }
+    free(pk[0]);
+    free(pk[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_evaluate_by_hand), cmocka_unit_test(test_evaluate_closest_pair_wins),
         cmocka_unit_test(test_detect_degenerate), cmocka_unit_test(test_mitdb_variants),
         cmocka_unit_test(test_mitdb_gaps), cmocka_unit_test(test_mitdb_gaps_across_windows),
+        cmocka_unit_test(test_file_inverted_scale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,6 +69,11 @@ static void test_edf_view(void **state)
         assert_close_abs(x[i], 0.2 * i - 50.0, 1e-9);
     assert_int_equal(somna_rec_read(r, 1, 45, 5, x, &err), SOMNA_OK);
     assert_close_abs(x[4], 0.24, 1e-9);
+    /* stored codes: physical = (d + 100) * 2 / 200 - 1 = 0.01 d, so 0.24 -> 24 */
+    assert_close_rel(s->units_per_code, 0.01, 1e-15);
+    assert_int_equal(somna_rec_read_codes(r, 1, 45, 5, x, &err), SOMNA_OK);
+    assert_true(x[4] == 24.0 && x[0] == 20.0);
+    assert_int_equal(somna_rec_read_codes(r, 1, 46, 5, x, &err), SOMNA_E_ARG);
     assert_int_equal(somna_rec_read(r, 1, 46, 5, x, &err), SOMNA_E_ARG);
     assert_int_equal(somna_rec_read(r, 2, 0, 1, x, &err), SOMNA_E_NOTFOUND);
     somna_rec_close(r);
@@ -120,6 +125,10 @@ static void test_wfdb_and_text(void **state)
     assert_close_abs(x[0], -0.145, 1e-12);
     assert_int_equal(somna_rec_read(r, 1, 0, 1, x, &err), SOMNA_OK);
     assert_close_abs(x[0], -0.065, 1e-12);
+    /* codes: the adu (xxd -l 3 100.dat = e3 33 f3: 995, 1011), 1/gain mV each */
+    assert_int_equal(somna_rec_read_codes(r, 1, 0, 1, x, &err), SOMNA_OK);
+    assert_true(x[0] == 1011.0);
+    assert_close_rel(somna_rec_signal_info(r, 0)->units_per_code, 1.0 / 200.0, 1e-15);
     assert_int_equal(somna_rec_n_annotations(r), 2274); /* rdann -r 100 -a atr | wc -l */
     somna_rec_close(r);
 
@@ -136,6 +145,9 @@ static void test_wfdb_and_text(void **state)
     assert_int_equal(somna_rec_read(r, 0, 0, 2, y, &err), SOMNA_OK);
     assert_close_rel(y[0], -0.9562, 1e-15);
     assert_close_rel(y[1], -0.8962, 1e-15);
+    assert_int_equal(somna_rec_read_codes(r, 0, 0, 2, y, &err), SOMNA_OK); /* text: the values */
+    assert_close_rel(y[1], -0.8962, 1e-15);
+    assert_close_rel(somna_rec_signal_info(r, 0)->units_per_code, 1.0, 0);
     somna_rec_close(r);
 }
 

@@ -128,6 +128,36 @@ static void test_format_212(void **state)
     assert_int_equal(somna_wfdb_read_physical(r, 1, 2, 3, ph, &err), SOMNA_E_ARG);
     assert_non_null(strstr(err.msg, "signal 1"));
     assert_int_equal(somna_wfdb_read_physical(r, 2, 0, 1, ph, &err), SOMNA_E_ARG);
+    /* the codes as doubles (the same bytes, decoded straight to double on
+     * the even-frame-size path): both halves of a pair, invalid -> NaN */
+    double cd[4];
+    assert_int_equal(somna_wfdb_read_codes(r, 0, 0, 4, cd, &err), SOMNA_OK);
+    assert_true(cd[0] == 100 && cd[1] == -5 && cd[2] == 2047 && isnan(cd[3]));
+    assert_int_equal(somna_wfdb_read_codes(r, 1, 1, 3, cd, &err), SOMNA_OK);
+    assert_true(cd[0] == 0 && cd[1] == 1023 && cd[2] == 5);
+    assert_int_equal(somna_wfdb_read_codes(r, 1, 2, 3, cd, &err), SOMNA_E_ARG);
+    assert_non_null(strstr(err.msg, "signal 1"));
+    somna_wfdb_close(r);
+
+    /* three signals: a frame is 4.5 bytes, so a signal's samples alternate
+     * between the halves of their pairs (the general path).  Samples
+     * s0 s1 s2 | s0 s1 s2 = 1 -2 3 | -2048 (invalid) 2047 -1:
+     *   (1, -2) -> 01 F0 FE; (3, -2048) -> 03 80 00; (2047, -1) -> FF F7 FF */
+    const unsigned char dat3[] = {0x01, 0xF0, 0xFE, 0x03, 0x80, 0x00, 0xFF, 0xF7, 0xFF};
+    write_bytes(d, "t212.dat", dat3, sizeof dat3);
+    write_text(d, "t212.hea",
+               "t212 3 100 2\n"
+               "t212.dat 212 200 12 0 0 0 0 a\n"
+               "t212.dat 212 200 12 0 0 0 0 b\n"
+               "t212.dat 212 200 12 0 0 0 0 c\n");
+    r = open_ok(d, "t212");
+    const double want3[3][2] = {{1, NAN}, {-2, 2047}, {3, -1}};
+    for (int sg = 0; sg < 3; sg++) {
+        assert_int_equal(somna_wfdb_read_codes(r, sg, 0, 2, cd, &err), SOMNA_OK);
+        for (int i = 0; i < 2; i++)
+            if (!(cd[i] == want3[sg][i] || (isnan(cd[i]) && isnan(want3[sg][i]))))
+                fail_msg("3-signal 212: signal %d sample %d: %g, expected %g", sg, i, cd[i], want3[sg][i]);
+    }
     somna_wfdb_close(r);
 }
 
@@ -436,6 +466,21 @@ static void test_mitdb_values(void **state)
     assert_close_abs(ph[1], -0.425, 1e-15);
     assert_int_equal(somna_wfdb_read_physical(r, 1, 100000, 1, ph, &err), SOMNA_OK);
     assert_close_abs(ph[0], -0.345, 1e-15);
+    /* codes = adu for the whole record, both signals (the fast 212 path
+     * against the per-sample decoder) */
+    int32_t *a = malloc(650000 * sizeof *a);
+    double *c = malloc(650000 * sizeof *c);
+    for (int sg = 0; sg < 2; sg++) {
+        assert_int_equal(somna_wfdb_read_adu(r, sg, 0, 650000, a, &err), SOMNA_OK);
+        assert_int_equal(somna_wfdb_read_codes(r, sg, 0, 650000, c, &err), SOMNA_OK);
+        for (int64_t i = 0; i < 650000; i++)
+            if (c[i] != (double)a[i])
+                fail_msg("signal %d sample %lld: code %g, adu %d", sg, (long long)i, c[i], a[i]);
+    }
+    assert_int_equal(somna_wfdb_read_codes(r, 1, 100000, 2, c, &err), SOMNA_OK);
+    assert_true(c[0] == 955 && c[1] == 957);
+    free(a);
+    free(c);
     somna_wfdb_close(r);
 }
 
