@@ -37,6 +37,49 @@ LD_DEBUG=files "$SOMNA" hypno "$TMP/h.txt" --plot "$TMP/h.png" >/dev/null 2>"$TM
 [ "$(head -c 8 "$TMP/h.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "h.png is not a PNG"
 [ -z "$(loaded libpq)" ] || fail "a PNG plot loaded $(loaded libpq)"
 
+# ---- a clinic whose libpq / cairo / libcrypto is unusable ----------------------------------------------
+# Stand-ins with the real sonames (those compiled into somna) but none of the
+# functions, found first through LD_LIBRARY_PATH: everything else works, and
+# the feature that needs one fails with one message naming library, feature
+# and package, exit 2, nothing written.
+cat >"$TMP/study.txt" <<'T'
+name = Lazy
+design = crossover
+seed = 1
+condition = control | No massage | control | 0
+condition = relax | Relaxation massage | swedish | 30 | light | whole body
+outcomes = SOL
+T
+printf 'participant,age,sex,psqi,contraindications\nP1,30,F,8,\nP2,41,M,7,\n' >"$TMP/screen.csv"
+mkdir -p "$TMP/fake"
+echo 'int somna_fake_library;' >"$TMP/fake.c"
+for l in pq cairo crypto; do
+  so=$(grep -aoE "lib$l\.so\.[0-9]+" "$SOMNA" | head -1)
+  [ -n "$so" ] || { fail "no lib$l soname compiled into $SOMNA"; continue; }
+  cc -shared -fPIC -Wl,-soname,"$so" "$TMP/fake.c" -o "$TMP/fake/$so" || fail "cannot build a stand-in $so"
+  eval "so_$l=$so"
+done
+export LD_LIBRARY_PATH="$TMP/fake"
+expect_exit 2 "$SOMNA" study status --db postgresql://nobody@127.0.0.1:1/none
+expect_grep "PostgreSQL study databases need ${so_pq:-libpq} (Debian package libpq5): function PQconnectdb not found" "$TMP/err"
+[ "$(wc -l <"$TMP/err")" = 1 ] || fail "more than one message: $(cat "$TMP/err")"
+expect_exit 2 "$SOMNA" hypno "$TMP/h.txt" --plot "$TMP/none.png"
+expect_grep "none.png: PNG plots need ${so_cairo:-libcairo} (Debian package libcairo2): function cairo_" "$TMP/err"
+[ -e "$TMP/none.png" ] && fail "PNG written without cairo"
+expect_exit 0 "$SOMNA" hypno "$TMP/h.txt" --plot "$TMP/h2.svg"
+expect_exit 0 "$SOMNA" study init --db "$TMP/s.db" "$TMP/study.txt"
+expect_exit 0 "$SOMNA" study enrol --db "$TMP/s.db" --csv "$TMP/screen.csv"
+expect_grep "2 screened, 2 enrolled" "$TMP/out"
+expect_exit 0 "$SOMNA" study randomize --db "$TMP/s.db"
+printf 'participant,condition,period,measure,value\nP1,control,1,SOL,10\nP1,relax,2,SOL,8\n' >"$TMP/a.csv"
+# imports hash their file: that, and only that, needs libcrypto
+expect_exit 2 "$SOMNA" study import --db "$TMP/s.db" measures "$TMP/a.csv"
+expect_grep "a.csv: SHA-256 checksums of imported files need ${so_crypto:-libcrypto} (Debian package libssl3)" "$TMP/err"
+rm -f "$TMP/fake/${so_crypto:-none}"
+expect_exit 0 "$SOMNA" study import --db "$TMP/s.db" measures "$TMP/a.csv"
+expect_grep "2 records written" "$TMP/out"
+unset LD_LIBRARY_PATH
+
 # ---- a static user links without them -----------------------------------------------------------------
 command -v pkg-config >/dev/null || { echo "SKIP (static part): pkg-config absent"; finish; }
 cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
