@@ -103,6 +103,9 @@ typedef struct somna_wfdb_annotation {
 int somna_wfdb_ann_read(const char *record, const char *annotator, somna_wfdb_annotation **out, size_t *count,
                         somna_err *err);
 int somna_wfdb_ann_read_file(const char *path, somna_wfdb_annotation **out, size_t *count, somna_err *err);
+/* The number of annotations in a file, every byte checked as by
+ * somna_wfdb_ann_read_file, nothing kept (no allocation per annotation). */
+int somna_wfdb_ann_count_file(const char *path, size_t *count, somna_err *err);
 /* Parse an annotation file already in memory; `name` is used in messages. */
 int somna_wfdb_ann_parse(const void *data, size_t len, const char *name, somna_wfdb_annotation **out,
                          size_t *count, somna_err *err);

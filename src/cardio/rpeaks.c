@@ -225,44 +225,14 @@ static int find_blocks(const det *d, size_t a, size_t b, double beta, size_t min
     return 0;
 }
 
-/* find_blocks over a stream of windows: the block in progress is carried
- * from one window to the next, so blocks of any length are found whole. */
+/* The block in progress, carried from one window to the next (see
+ * scan_window), so blocks of any length are found whole. */
 typedef struct blk_scan {
     int open;
     size_t start;
     double ymax;
     cand c;
 } blk_scan;
-
-static int scan_blocks(blk_scan *s, const det *d, size_t a, size_t b, double beta, size_t minw, cand_list *out)
-{
-    size_t o = d->off;
-    for (size_t i = a; i < b; i++) {
-        if (!in_block(d, i, beta)) {
-            if (s->open && i - s->start >= minw && cand_push(out, s->c))
-                return -1;
-            s->open = 0;
-            continue;
-        }
-        if (!s->open) {
-            s->open = 1;
-            s->start = i;
-            s->ymax = -1.0;
-            s->c = (cand){i, 0.0, 0.0};
-        }
-        double e = energy(d->bp, d->bad, i - o);
-        if (e > s->ymax)
-            s->ymax = e, s->c.pos = i;
-        if (d->maq[i - o] > s->c.energy)
-            s->c.energy = d->maq[i - o];
-        if (i > 0) {
-            double sl = fabs(d->bp[i - o] - d->bp[i - 1 - o]);
-            if (sl > s->c.slope)
-                s->c.slope = sl;
-        }
-    }
-    return 0;
-}
 
 /* k-th smallest of v[0..n) (v is reordered): Hoare's FIND (Commun. ACM
  * 4:321, 1961), expected linear time instead of a full sort. */
@@ -322,7 +292,7 @@ static double median_of(double *v, size_t n)
  * can start exactly where the sequential reduction would be.  Working
  * memory is a few windows, not the record (an 8-h night at 256 Hz:
  * ~1.2 MB instead of ~150 MB), so it stays in cache and costs few page faults. */
-enum { GRID = 512, CORE = 32 * GRID, RAW_BLOCKS = 2048, FLAT_BLOCK = 16 };
+enum { GRID = 512, CORE = 32 * GRID, RAW_BLOCKS = 512, FLAT_BLOCK = 16 };
 
 typedef struct red_state {
     double last, prev; /* last valid sample (NaN before the first), previous raw sample */
@@ -682,6 +652,120 @@ static int stage3(work *w, wbuf *b, det *d)
     return 0;
 }
 
+/* One centered moving average read in time order, without an output
+ * array: the running sum goes through exactly the operations of
+ * moving_averages (left edge, interior, right edge), so the values are
+ * bit-identical to it. */
+typedef struct ma_stream {
+    size_t h, n;
+    double sum, inv;
+} ma_stream;
+
+static void ma_stream_init(ma_stream *m, const double *e, size_t n, size_t w)
+{
+    m->h = w / 2, m->n = n, m->inv = 1.0 / (double)w, m->sum = 0.0;
+    if (2 * m->h + 1 > n) { /* a window longer than the signal: the plain mean */
+        for (size_t i = 0; i < n; i++)
+            m->sum += e[i];
+        m->sum /= (double)n;
+        m->h = SIZE_MAX; /* marks the constant case */
+        return;
+    }
+    for (size_t i = 0; i <= m->h; i++)
+        m->sum += e[i];
+}
+
+/* The average at q (every q in turn from 0), then advanced to q + 1. */
+static inline double ma_stream_next(ma_stream *m, const double *e, size_t q)
+{
+    size_t h = m->h;
+    double v;
+    if (h == SIZE_MAX) {
+        v = m->sum;
+    } else if (q < h) {
+        v = m->sum / (double)(q + h + 1);
+        m->sum += e[q + h + 1];
+    } else if (q + h + 1 < m->n) {
+        v = m->sum * m->inv;
+        m->sum += e[q + h + 1] - e[q - h];
+    } else {
+        v = m->sum / (double)(m->n - (q - h));
+        m->sum -= e[q - h];
+    }
+    return v < 0 ? 0 : v; /* rounding drift on a non-negative signal */
+}
+
+/* Stage 3 and the block scan in one pass over a filtered window: the
+ * energy once, then the three moving averages advance side by side up to
+ * the end of the core and each core sample is tested at once (as
+ * scan_blocks on stage3's arrays, with the same values), so no average is
+ * stored and none is computed past the core. */
+static void scan_window(wbuf *b, size_t c0, size_t c1, const size_t wd[3], double beta, size_t minw, blk_scan *s,
+                        cand_list *out, int *nomem)
+{
+    const size_t len = b->len, off = b->off, qa = c0 - off, qb = c1 - off;
+    const double *bp = b->xd;
+    const unsigned char *bad = b->bad;
+    double *e = b->ext;
+    size_t hmax = 0;
+    for (int r = 0; r < 3; r++)
+        if (wd[r] / 2 > hmax)
+            hmax = wd[r] / 2;
+    /* the averages read at most hmax past the core (all of it when a window
+     * is longer than the signal) */
+    size_t ne = qb + hmax + 1 < len && 2 * hmax + 1 <= len ? qb + hmax + 1 : len;
+    for (size_t i = 0; i < ne; i++)
+        e[i] = energy(bp, bad, i);
+    ma_stream mq, mb, ml;
+    ma_stream_init(&mq, e, len, wd[0]);
+    ma_stream_init(&mb, e, len, wd[1]);
+    ma_stream_init(&ml, e, len, wd[2]);
+    /* where all three are inside their interior the steps are inlined */
+    size_t fa = hmax, fb = len > 2 * hmax + 1 ? len - hmax - 1 : 0;
+    if (mq.h == SIZE_MAX || mb.h == SIZE_MAX || ml.h == SIZE_MAX)
+        fa = fb = 0;
+    for (size_t q = 0; q < qb; q++) {
+        double vq, vb, vl;
+        if (q >= fa && q < fb) {
+            vq = mq.sum * mq.inv, vb = mb.sum * mb.inv, vl = ml.sum * ml.inv;
+            mq.sum += e[q + mq.h + 1] - e[q - mq.h];
+            mb.sum += e[q + mb.h + 1] - e[q - mb.h];
+            ml.sum += e[q + ml.h + 1] - e[q - ml.h];
+            vq = vq < 0 ? 0 : vq, vb = vb < 0 ? 0 : vb, vl = vl < 0 ? 0 : vl;
+        } else {
+            vq = ma_stream_next(&mq, e, q), vb = ma_stream_next(&mb, e, q), vl = ma_stream_next(&ml, e, q);
+        }
+        if (q < qa)
+            continue;
+        if (bad[q] || !(vq > vb + beta * vl)) {
+            if (s->open) {
+                if (q + off - s->start >= minw && cand_push(out, s->c)) {
+                    *nomem = 1;
+                    return;
+                }
+                s->open = 0;
+            }
+            continue;
+        }
+        size_t i = q + off;
+        if (!s->open) {
+            s->open = 1;
+            s->start = i;
+            s->ymax = -1.0;
+            s->c = (cand){i, 0.0, 0.0};
+        }
+        if (e[q] > s->ymax)
+            s->ymax = e[q], s->c.pos = i;
+        if (vq > s->c.energy)
+            s->c.energy = vq;
+        if (i > 0) {
+            double sl = fabs(bp[q] - bp[q - 1]);
+            if (sl > s->c.slope)
+                s->c.slope = sl;
+        }
+    }
+}
+
 /* Reduced samples [lo, hi) widened by the margins (start on the grid). */
 static void window_span(const work *w, size_t lo, size_t hi, size_t *j0, size_t *j1)
 {
@@ -818,7 +902,10 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
             goto done;
         int bad_alloc = work_filter(&w, &sos);
         somna_dsp_sos_free(&sos);
-        if (bad_alloc)
+        /* the windows at their full size at once: growing them window by
+         * window would touch (page-fault) every size on the way */
+        size_t wmax = CORE + 2 * w.margin + GRID < nd ? CORE + 2 * w.margin + GRID : nd;
+        if (bad_alloc || wbuf_reserve(&w.buf[0], wmax, w.padlen) || wbuf_reserve(&w.buf[1], wmax, w.padlen))
             goto nomem;
     }
 
@@ -841,9 +928,11 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
                     goto done;
             }
             filtfilt(&w, bs, nb);
+            const size_t wd[3] = {w.wq, w.wb, w.wl};
             for (int b = 0; b < nb; b++) {
-                det d;
-                if (stage3(&w, bs[b], &d) || scan_blocks(&scan, &d, core[b][0], core[b][1], pp->offset_beta, minw ? minw : 1, &cands))
+                int nomem = 0;
+                scan_window(bs[b], core[b][0], core[b][1], wd, pp->offset_beta, minw ? minw : 1, &scan, &cands, &nomem);
+                if (nomem)
                     goto nomem;
             }
         }

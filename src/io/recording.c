@@ -157,13 +157,11 @@ static int open_wfdb(somna_recording *r, const char *record, somna_err *err)
     const char *dot = ends_with(record, ".hea") ? record + strlen(record) - 4 : record + strlen(record);
     snprintf(atr, sizeof atr, "%.*s.atr", (int)(dot - record), record);
     if (is_regular(atr)) {
-        somna_wfdb_annotation *a = NULL;
         size_t n = 0;
         somna_err quiet;
         somna_err_init(&quiet, NULL, NULL);
-        if (somna_wfdb_ann_read_file(atr, &a, &n, &quiet) == SOMNA_OK) {
+        if (somna_wfdb_ann_count_file(atr, &n, &quiet) == SOMNA_OK) {
             r->n_annotations = n;
-            somna_wfdb_ann_free(a, n);
         } else {
             somna_warn(err, "%s: annotations not counted: %s", atr, quiet.msg);
         }

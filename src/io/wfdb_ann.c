@@ -58,7 +58,7 @@ static int32_t get32(const unsigned char *b)
 static int ann_parse(const char *path, const unsigned char *b, size_t len, somna_wfdb_annotation **out,
                      size_t *count, somna_err *err)
 {
-    somna_wfdb_annotation *a = NULL;
+    somna_wfdb_annotation *a = NULL, scratch, *cur = NULL;
     size_t n = 0, cap = 0;
     int64_t t = 0;
     int chan = 0, num = 0;
@@ -93,7 +93,11 @@ static int ann_parse(const char *path, const unsigned char *b, size_t len, somna
         }
         pos += 2;
         t += (int64_t)(w & 0x3FF);
-        if (n == cap) {
+        if (!out) { /* counting only: the fields are checked, not kept */
+            n++;
+            cur = &scratch;
+            memset(cur, 0, sizeof *cur);
+        } else if (n == cap) {
             size_t nc = cap ? cap * 2 : 256;
             somna_wfdb_annotation *na = realloc(a, nc * sizeof *a);
             if (!na) {
@@ -103,8 +107,10 @@ static int ann_parse(const char *path, const unsigned char *b, size_t len, somna
             a = na;
             cap = nc;
         }
-        somna_wfdb_annotation *cur = &a[n++];
-        memset(cur, 0, sizeof *cur);
+        if (out) {
+            cur = &a[n++];
+            memset(cur, 0, sizeof *cur);
+        }
         cur->sample = t;
         cur->type = (int)code;
         /* Pseudo-annotations that follow belong to this annotation. */
@@ -144,7 +150,7 @@ static int ann_parse(const char *path, const unsigned char *b, size_t len, somna
                 free(cur->aux);
                 cur->aux = NULL;
                 cur->aux_len = 0;
-                if (al > 0) {
+                if (al > 0 && out) {
                     cur->aux = malloc(al + 1);
                     if (!cur->aux) {
                         rc = somna_fail(err, SOMNA_E_NOMEM, "%s: out of memory", path);
@@ -167,7 +173,8 @@ static int ann_parse(const char *path, const unsigned char *b, size_t len, somna
     } else if (pos < len) {
         somna_warn(err, "%s: %zu bytes after the end-of-file marker ignored", path, len - pos);
     }
-    *out = a;
+    if (out)
+        *out = a;
     *count = n;
     return SOMNA_OK;
 fail:
@@ -197,6 +204,21 @@ int somna_wfdb_ann_read_file(const char *path, somna_wfdb_annotation **out, size
     if (rc)
         return rc;
     rc = ann_parse(path, (const unsigned char *)data, len, out, count, err);
+    free(data);
+    return rc;
+}
+
+int somna_wfdb_ann_count_file(const char *path, size_t *count, somna_err *err)
+{
+    if (!count)
+        return somna_fail(err, SOMNA_E_ARG, "somna_wfdb_ann_count_file: output pointer is NULL");
+    *count = 0;
+    char *data = NULL;
+    size_t len = 0;
+    int rc = somna_read_file(path, ANN_FILE_MAX, &data, &len, err);
+    if (rc)
+        return rc;
+    rc = ann_parse(path, (const unsigned char *)data, len, NULL, count, err);
     free(data);
     return rc;
 }

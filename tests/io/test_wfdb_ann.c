@@ -170,6 +170,25 @@ static void test_malformed(void **state)
     somna_wfdb_annotation badc = {10, 1, 0, 256, 0, NULL, 0};
     assert_int_equal(somna_wfdb_ann_write_file(path, &badc, 1, &err), SOMNA_E_ARG);
     assert_non_null(strstr(err.msg, "chan 256"));
+    /* Counting checks the same bytes: a cut-off AUX is refused, a missing
+     * end marker is a warning. */
+    size_t counted = 99;
+    test_tmp_path(path, sizeof path, "wfdb_count_bad_aux.atr");
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite(s2, 1, sizeof s2, f);
+    fclose(f);
+    assert_int_equal(somna_wfdb_ann_count_file(path, &counted, &err), SOMNA_E_FORMAT);
+    assert_non_null(strstr(err.msg, "AUX"));
+    test_tmp_path(path, sizeof path, "wfdb_count_trunc.atr");
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite(s4, 1, sizeof s4, f);
+    fclose(f);
+    somna_err_init(&err, NULL, NULL);
+    assert_int_equal(somna_wfdb_ann_count_file(path, &counted, &err), SOMNA_OK);
+    assert_int_equal(counted, 2);
+    assert_true(err.n_warnings >= 1);
     /* A missing file names itself. */
     test_tmp_path(path, sizeof path, "wfdb_absent");
     assert_int_equal(somna_wfdb_ann_read(path, "atr", &a, &n, &err), SOMNA_E_IO);
@@ -250,6 +269,11 @@ static void test_mitdb_counts(void **state)
         size_t n = 0;
         assert_int_equal(somna_wfdb_ann_read(hea, "atr", &a, &n, &err), SOMNA_OK);
         assert_int_equal(n, want[w].total);
+        char atr[1100];
+        size_t counted = 0;
+        snprintf(atr, sizeof atr, "%s.atr", hea);
+        assert_int_equal(somna_wfdb_ann_count_file(atr, &counted, &err), SOMNA_OK);
+        assert_int_equal(counted, want[w].total);
         for (int c = 0; c < 4 && want[w].code[c]; c++) {
             int code = somna_wfdb_ann_code(want[w].code[c]);
             int k = 0;
