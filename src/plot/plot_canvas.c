@@ -560,7 +560,7 @@ static void cairo_rgb(const cairo_api *ca, cairo_t *cr, uint32_t rgb, double opa
 {
     double a = (opacity > 0 && opacity < 1) ? opacity : 1.0;
     ca->set_source_rgba(cr, (double)((rgb >> 16) & 0xFF) / 255.0, (double)((rgb >> 8) & 0xFF) / 255.0,
-                          (double)(rgb & 0xFF) / 255.0, a);
+                        (double)(rgb & 0xFF) / 255.0, a);
 }
 
 static void cairo_stroke_style(const cairo_api *ca, cairo_t *cr, const somna_plot_style *s)
@@ -625,7 +625,7 @@ static void render_cairo(const cairo_api *ca, const somna_plot_canvas *c, cairo_
         case OP_TEXT: {
             ca->save(cr);
             ca->select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
-                                   op->font.bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+                                 op->font.bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
             ca->set_font_size(cr, op->font.size);
             cairo_text_extents_t ext;
             ca->text_extents(cr, op->text, &ext);

@@ -560,7 +560,8 @@ static int pg_exec(somna_db *db, const char *sql, const somna_dbv *params, size_
     ExecStatusType s = db->pq.resultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         const char *msg = db->pq.resultErrorMessage(r);
-        rc = somna_fail(err, SOMNA_E_DB, "%s: executing SQL: %s", db->name, msg && *msg ? msg : db->pq.errorMessage(db->pg));
+        rc = somna_fail(err, SOMNA_E_DB, "%s: executing SQL: %s", db->name,
+                        msg && *msg ? msg : db->pq.errorMessage(db->pg));
         db->pq.clear(r);
         goto done;
     }
