@@ -1,5 +1,7 @@
 /* R-peak detector.  Stages (each named after its source):
- *  1. rate reduction and gaps: block means down to ~100-200 Hz; NaN samples
+ *  1. rate reduction and gaps: block sums (k x the block mean: every later
+ *     stage is scale-invariant, so the division is left out) down to
+ *     ~100-200 Hz; NaN samples
  *     are held at the last valid value and, with exactly constant stretches
  *     longer than flat_s (lead off, clipping), excluded;
  *  2. QRS band: zero-phase Butterworth band-pass (8-20 Hz), squared
@@ -299,10 +301,11 @@ typedef struct red_state {
     size_t run;        /* consecutive repeats of prev */
 } red_state;
 
-/* The arrays of one window: xd (then band-passed in place), the filter's
- * scratch (then the energy), bad flags. */
+/* The arrays of one window: ext holds the samples at xd = ext + padlen,
+ * with room for filtfilt's edge extensions on both sides, so the filter
+ * runs in place (xd is then the band-passed signal); bad flags. */
 typedef struct wbuf {
-    double *xd, *ext;
+    double *ext, *xd;
     unsigned char *bad;
     size_t cap, off, len; /* capacity; the window holds reduced samples [off, off + len) */
 } wbuf;
@@ -320,6 +323,8 @@ typedef struct work {
     wbuf buf[2];         /* two windows: their filters run side by side */
     double *maq, *mab, *mloc; /* moving averages of the window in stage 3 (one at a time) */
     size_t ma_cap;
+    double *en;          /* energy of the window being scanned (one at a time) */
+    size_t en_cap;
     /* stage-1 output of the previous window's tail, reused by the next
      * window (each full-rate sample is read and reduced once) */
     double *cx;
@@ -332,23 +337,34 @@ static void work_free(work *w)
 {
     free(w->raw), free(w->snap), free(w->co), free(w->zi);
     for (int i = 0; i < 2; i++)
-        free(w->buf[i].xd), free(w->buf[i].ext), free(w->buf[i].bad);
+        free(w->buf[i].ext), free(w->buf[i].bad);
+    free(w->en);
     free(w->maq), free(w->mab), free(w->mloc);
     free(w->cx), free(w->cb);
+}
+
+/* The energy scratch for a window of len samples. */
+static double *work_energy(work *w, size_t len)
+{
+    if (len > w->en_cap) {
+        double *x = realloc(w->en, len * sizeof *x);
+        if (!x)
+            return NULL;
+        w->en = x;
+        w->en_cap = len;
+    }
+    return w->en;
 }
 
 static int wbuf_reserve(wbuf *b, size_t len, size_t padlen)
 {
     if (len <= b->cap)
         return 0;
-    double *x = realloc(b->xd, len * sizeof *x);
-    if (!x)
-        return -1;
-    b->xd = x;
-    x = realloc(b->ext, (len + 2 * padlen) * sizeof *x);
+    double *x = realloc(b->ext, (len + 2 * padlen) * sizeof *x);
     if (!x)
         return -1;
     b->ext = x;
+    b->xd = x + padlen;
     unsigned char *u = realloc(b->bad, len);
     if (!u)
         return -1;
@@ -358,7 +374,7 @@ static int wbuf_reserve(wbuf *b, size_t len, size_t padlen)
 }
 
 /* Stage 1 over reduced samples [j, j1) of the window starting at j0, from
- * the reduction state *st (updated): block means of k samples into xd,
+ * the reduction state *st (updated): block sums of k samples into xd,
  * unusable samples into bad (NaN samples and exactly constant runs >=
  * flat_min), NaNs held at the last valid value; a run still constant at j1
  * is marked as at the end of the signal (if it matters it is already >=
@@ -379,7 +395,7 @@ static int reduce(work *w, wbuf *wb, size_t j0, size_t jstart, size_t j1, red_st
         for (size_t s0 = 0, s1; s0 < nb; s0 = s1) {
             /* segments of blocks that do not cross a grid point; a segment
              * of finite samples (the usual case) runs in two tight loops:
-             * block means, then the constant-run bookkeeping */
+             * block sums, then the constant-run bookkeeping */
             size_t jseg = c0 + s0;
             s1 = s0 + (GRID - jseg % GRID);
             if (s1 > nb)
@@ -388,13 +404,31 @@ static int reduce(work *w, wbuf *wb, size_t j0, size_t jstart, size_t j1, red_st
                 w->snap[jseg / GRID] = (red_state){last, prev, run};
             const double *seg = w->raw + s0 * k;
             int finite = last == last;
-            for (size_t b = 0; b < s1 - s0 && finite; b++) {
-                double sum = 0.0;
-                for (size_t m = 0; m < k; m++)
-                    sum += seg[b * k + m];
-                finite = isfinite(sum); /* NaN and Inf propagate into the sum */
-                xd[jseg + b - j0] = sum / (double)k;
+            double *o = xd + (jseg - j0);
+            size_t nblk = s1 - s0;
+            double chk = 0.0; /* NaN and Inf propagate into the sums, and from them into chk */
+            if (finite && k == 3) { /* 360 Hz (MIT-BIH) */
+                for (size_t b = 0; b < nblk; b++) {
+                    double sum = seg[3 * b] + seg[3 * b + 1] + seg[3 * b + 2];
+                    chk += sum - sum;
+                    o[b] = sum;
+                }
+            } else if (finite && k == 2) { /* 200-299 Hz (most PSG ECG: 256 Hz) */
+                for (size_t b = 0; b < nblk; b++) {
+                    double sum = seg[2 * b] + seg[2 * b + 1];
+                    chk += sum - sum;
+                    o[b] = sum;
+                }
+            } else if (finite) {
+                for (size_t b = 0; b < nblk; b++) {
+                    double sum = seg[b * k];
+                    for (size_t m = 1; m < k; m++)
+                        sum += seg[b * k + m];
+                    chk += sum - sum;
+                    o[b] = sum;
+                }
             }
+            finite = finite && chk == 0.0;
             if (finite) {
                 size_t i0 = jseg * k, ns = (s1 - s0) * k;
                 for (size_t t0 = 0; t0 < ns; t0 += FLAT_BLOCK) {
@@ -450,7 +484,7 @@ static int reduce(work *w, wbuf *wb, size_t j0, size_t jstart, size_t j1, red_st
                         run = (run + 1) & (0 - eq); /* run + 1 if equal, else 0 */
                         prev = v;
                     }
-                    xd[j - j0] = s / (double)k;
+                    xd[j - j0] = s;
                     last = blk[k - 1];
                     continue;
                 }
@@ -461,7 +495,7 @@ static int reduce(work *w, wbuf *wb, size_t j0, size_t jstart, size_t j1, red_st
                     if (isfinite(v)) {
                         if (last != last) { /* first valid sample: back-fill the leading blocks */
                             for (size_t q = j0; q < j; q++)
-                                xd[q - j0] = v;
+                                xd[q - j0] = v * (double)k;
                             for (size_t q = 0; q < m; q++)
                                 s += v;
                         }
@@ -483,7 +517,7 @@ static int reduce(work *w, wbuf *wb, size_t j0, size_t jstart, size_t j1, red_st
                     }
                     prev = v;
                 }
-                xd[j - j0] = last == last ? s / (double)k : 0.0;
+                xd[j - j0] = last == last ? s : 0.0;
             }
         }
     }
@@ -498,16 +532,17 @@ static int reduce(work *w, wbuf *wb, size_t j0, size_t jstart, size_t j1, red_st
     return SOMNA_OK;
 }
 
-/* One step of sections s and s + 1 (transposed direct form II) on e[i]. */
-static inline void step2(const double *c, const double *d, double z[4], double *e, size_t i)
+/* One step of sections s and s + 1 (transposed direct form II) on x:
+ * c, d their b0 b1 b2 a1 a2. */
+static inline double step2(const double c[5], const double d[5], double z[4], double xi)
 {
-    double xi = e[i], yi = c[0] * xi + z[0];
+    double yi = c[0] * xi + z[0];
     z[0] = c[1] * xi - c[3] * yi + z[1];
     z[1] = c[2] * xi - c[4] * yi;
     double vi = d[0] * yi + z[2];
     z[2] = d[1] * yi - d[3] * vi + z[3];
     z[3] = d[2] * yi - d[4] * vi;
-    e[i] = vi;
+    return vi;
 }
 
 /* Sections s and s + 1 of the cascade over e[0..ne) forward (dir > 0) or
@@ -515,10 +550,12 @@ static inline void step2(const double *c, const double *d, double z[4], double *
  * dependent multiply-adds, and running independent chains side by side
  * hides their latency without changing a single operation (the results
  * are bit-identical to one section after the other).  e0: the input value
- * the start states are scaled by. */
+ * the start states are scaled by.  The coefficients are copied to locals:
+ * read through a pointer, they would be reloaded after every store to e. */
 static void sos_pass(const work *w, size_t s, double *e, size_t ne, int dir, double e0)
 {
-    const double *c = w->co[s];
+    double c[5], d[5] = {0, 0, 0, 0, 0};
+    memcpy(c, w->co[s], sizeof c);
     if (s + 1 == w->ns) {
         double z0 = w->zi[2 * s] * e0, z1 = w->zi[2 * s + 1] * e0;
         for (size_t t = 0; t < ne; t++) {
@@ -530,66 +567,88 @@ static void sos_pass(const work *w, size_t s, double *e, size_t ne, int dir, dou
         }
         return;
     }
-    const double *d = w->co[s + 1];
+    memcpy(d, w->co[s + 1], sizeof d);
     double z[4] = {w->zi[2 * s] * e0, w->zi[2 * s + 1] * e0, w->zi[2 * s + 2] * e0, w->zi[2 * s + 3] * e0};
-    for (size_t t = 0; t < ne; t++)
-        step2(c, d, z, e, dir > 0 ? t : ne - 1 - t);
+    if (dir > 0)
+        for (size_t i = 0; i < ne; i++)
+            e[i] = step2(c, d, z, e[i]);
+    else
+        for (size_t i = ne; i-- > 0;)
+            e[i] = step2(c, d, z, e[i]);
 }
 
 /* The same for a two-section filter over two arrays at once (two windows):
- * four chains in flight. */
+ * four chains in flight.  Backward, both run from their own ends. */
 static void sos_pass_two(const work *w, double *ea, size_t na, double a0, double *eb, size_t nb, double b0,
                          int dir)
 {
-    const double *c = w->co[0], *d = w->co[1];
+    double c[5], d[5];
+    memcpy(c, w->co[0], sizeof c);
+    memcpy(d, w->co[1], sizeof d);
     double za[4] = {w->zi[0] * a0, w->zi[1] * a0, w->zi[2] * a0, w->zi[3] * a0};
     double zb[4] = {w->zi[0] * b0, w->zi[1] * b0, w->zi[2] * b0, w->zi[3] * b0};
-    size_t m = na < nb ? na : nb, t = 0;
-    for (; t < m; t++) {
-        step2(c, d, za, ea, dir > 0 ? t : na - 1 - t);
-        step2(c, d, zb, eb, dir > 0 ? t : nb - 1 - t);
+    size_t m = na < nb ? na : nb;
+    if (dir > 0) {
+        for (size_t t = 0; t < m; t++) {
+            ea[t] = step2(c, d, za, ea[t]);
+            eb[t] = step2(c, d, zb, eb[t]);
+        }
+        for (size_t t = m; t < na; t++)
+            ea[t] = step2(c, d, za, ea[t]);
+        for (size_t t = m; t < nb; t++)
+            eb[t] = step2(c, d, zb, eb[t]);
+        return;
     }
-    for (size_t u = t; u < na; u++)
-        step2(c, d, za, ea, dir > 0 ? u : na - 1 - u);
-    for (size_t u = t; u < nb; u++)
-        step2(c, d, zb, eb, dir > 0 ? u : nb - 1 - u);
+    double *pa = ea + na, *pb = eb + nb;
+    for (size_t t = 0; t < m; t++) {
+        --pa, --pb;
+        *pa = step2(c, d, za, *pa);
+        *pb = step2(c, d, zb, *pb);
+    }
+    while (pa > ea) {
+        --pa;
+        *pa = step2(c, d, za, *pa);
+    }
+    while (pb > eb) {
+        --pb;
+        *pb = step2(c, d, zb, *pb);
+    }
 }
 
 /* Zero-phase filtering of the windows' xd in place, as
  * scipy.signal.sosfiltfilt (odd extension of padlen samples at each end,
  * sosfilt_zi start states; same arithmetic as somna_dsp_sosfiltfilt,
- * without its allocation), nb (1 or 2) windows at once. */
+ * without its allocation), nb (1 or 2) windows at once.  The extensions
+ * are written around xd inside ext, so nothing is copied. */
 static void filtfilt(const work *w, wbuf *const *bs, int nb)
 {
-    size_t pad[2], ne[2];
-    double e0[2];
+    size_t ne[2];
+    double *es[2], e0[2];
     for (int b = 0; b < nb; b++) {
         const double *x = bs[b]->xd;
-        double *e = bs[b]->ext;
         size_t n = bs[b]->len;
-        pad[b] = w->padlen < n - 1 ? w->padlen : n - 1;
-        ne[b] = n + 2 * pad[b];
-        for (size_t i = 0; i < pad[b]; i++)
-            e[i] = 2.0 * x[0] - x[pad[b] - i];
-        memcpy(e + pad[b], x, n * sizeof *x);
-        for (size_t i = 0; i < pad[b]; i++)
-            e[pad[b] + n + i] = 2.0 * x[n - 1] - x[n - 2 - i];
+        size_t pad = w->padlen < n - 1 ? w->padlen : n - 1;
+        double *e = bs[b]->xd - pad;
+        ne[b] = n + 2 * pad;
+        es[b] = e;
+        for (size_t i = 0; i < pad; i++)
+            e[i] = 2.0 * x[0] - x[pad - i];
+        for (size_t i = 0; i < pad; i++)
+            e[pad + n + i] = 2.0 * x[n - 1] - x[n - 2 - i];
         e0[b] = e[0]; /* start states scale with the input's first value */
     }
     for (int dir = 1; dir >= -1; dir -= 2) {
         if (dir < 0)
             for (int b = 0; b < nb; b++)
-                e0[b] = bs[b]->ext[ne[b] - 1];
+                e0[b] = es[b][ne[b] - 1];
         if (nb == 2 && w->ns == 2) {
-            sos_pass_two(w, bs[0]->ext, ne[0], e0[0], bs[1]->ext, ne[1], e0[1], dir);
+            sos_pass_two(w, es[0], ne[0], e0[0], es[1], ne[1], e0[1], dir);
             continue;
         }
         for (int b = 0; b < nb; b++)
             for (size_t s = 0; s < w->ns; s += 2)
-                sos_pass(w, s, bs[b]->ext, ne[b], dir, e0[b]);
+                sos_pass(w, s, es[b], ne[b], dir, e0[b]);
     }
-    for (int b = 0; b < nb; b++)
-        memcpy(bs[b]->xd, bs[b]->ext + pad[b], bs[b]->len * sizeof *bs[b]->xd);
 }
 
 /* Stage 1 for reduced samples [j0, j1) into window buffer b.  With
@@ -642,7 +701,9 @@ static int stage3(work *w, wbuf *b, det *d)
         }
         w->ma_cap = len;
     }
-    double *e = b->ext;
+    double *e = work_energy(w, len);
+    if (!e)
+        return -1;
     for (size_t i = 0; i < len; i++)
         e[i] = energy(b->xd, b->bad, i);
     size_t wd[3] = {w->wq, w->wb, w->wl};
@@ -700,13 +761,12 @@ static inline double ma_stream_next(ma_stream *m, const double *e, size_t q)
  * the end of the core and each core sample is tested at once (as
  * scan_blocks on stage3's arrays, with the same values), so no average is
  * stored and none is computed past the core. */
-static void scan_window(wbuf *b, size_t c0, size_t c1, const size_t wd[3], double beta, size_t minw, blk_scan *s,
-                        cand_list *out, int *nomem)
+static void scan_window(wbuf *b, double *e, size_t c0, size_t c1, const size_t wd[3], double beta, size_t minw,
+                        blk_scan *s, cand_list *out, int *nomem)
 {
     const size_t len = b->len, off = b->off, qa = c0 - off, qb = c1 - off;
     const double *bp = b->xd;
     const unsigned char *bad = b->bad;
-    double *e = b->ext;
     size_t hmax = 0;
     for (int r = 0; r < 3; r++)
         if (wd[r] / 2 > hmax)
@@ -905,7 +965,8 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
         /* the windows at their full size at once: growing them window by
          * window would touch (page-fault) every size on the way */
         size_t wmax = CORE + 2 * w.margin + GRID < nd ? CORE + 2 * w.margin + GRID : nd;
-        if (bad_alloc || wbuf_reserve(&w.buf[0], wmax, w.padlen) || wbuf_reserve(&w.buf[1], wmax, w.padlen))
+        if (bad_alloc || wbuf_reserve(&w.buf[0], wmax, w.padlen) || wbuf_reserve(&w.buf[1], wmax, w.padlen) ||
+            !work_energy(&w, wmax))
             goto nomem;
     }
 
@@ -931,8 +992,11 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
             const size_t wd[3] = {w.wq, w.wb, w.wl};
             for (int b = 0; b < nb; b++) {
                 int nomem = 0;
-                scan_window(bs[b], core[b][0], core[b][1], wd, pp->offset_beta, minw ? minw : 1, &scan, &cands, &nomem);
-                if (nomem)
+                double *e = work_energy(&w, bs[b]->len);
+                if (e)
+                    scan_window(bs[b], e, core[b][0], core[b][1], wd, pp->offset_beta, minw ? minw : 1, &scan, &cands,
+                                &nomem);
+                if (!e || nomem)
                     goto nomem;
             }
         }
@@ -940,23 +1004,29 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
             goto nomem;
     }
 
-    /* 4. decisions: refractory period and T-wave test */
+    /* 4. decisions: refractory period and T-wave test, compacting the
+     *    candidate list in place (the kept ones never overtake the read) */
     size_t refr = (size_t)(pp->refractory_s * fd), tw = (size_t)(pp->twave_s * fd);
-    for (size_t i = 0; i < cands.n; i++) {
-        cand c = cands.v[i];
-        if (acc.n) {
-            cand *lastc = &acc.v[acc.n - 1];
-            size_t gap = c.pos - lastc->pos;
-            if (gap < refr) {
-                if (c.energy > lastc->energy)
-                    *lastc = c;
-                continue;
+    acc = cands;
+    cands = (cand_list){0};
+    {
+        size_t m = 0;
+        for (size_t i = 0; i < acc.n; i++) {
+            cand c = acc.v[i];
+            if (m) {
+                cand *lastc = &acc.v[m - 1];
+                size_t gap = c.pos - lastc->pos;
+                if (gap < refr) {
+                    if (c.energy > lastc->energy)
+                        *lastc = c;
+                    continue;
+                }
+                if (gap < tw && c.slope < pp->twave_slope_ratio * lastc->slope)
+                    continue;
             }
-            if (gap < tw && c.slope < pp->twave_slope_ratio * lastc->slope)
-                continue;
+            acc.v[m++] = c;
         }
-        if (cand_push(&acc, c))
-            goto nomem;
+        acc.n = m;
     }
 
     /* 5. search-back in long gaps; the features of a gap are recomputed
