@@ -808,6 +808,39 @@ static inline double ma_stream_next(ma_stream *m, const double *e, size_t q)
     return v < 0 ? 0 : v; /* rounding drift on a non-negative signal */
 }
 
+/* Window sample q (reduced sample q + off) with its three averages: the
+ * block in progress opens, grows or closes (a closed block at least minw
+ * long becomes a candidate).  -1 when out of memory. */
+static inline int block_step(blk_scan *s, const double *e, const double *bp, const unsigned char *bad, size_t q,
+                             size_t off, double vq, double vb, double vl, double beta, size_t minw, cand_list *out)
+{
+    if (bad[q] || !(vq > vb + beta * vl)) {
+        if (s->open) {
+            s->open = 0;
+            if (q + off - s->start >= minw && cand_push(out, s->c))
+                return -1;
+        }
+        return 0;
+    }
+    size_t i = q + off;
+    if (!s->open) {
+        s->open = 1;
+        s->start = i;
+        s->ymax = -1.0;
+        s->c = (cand){i, 0.0, 0.0};
+    }
+    if (e[q] > s->ymax)
+        s->ymax = e[q], s->c.pos = i;
+    if (vq > s->c.energy)
+        s->c.energy = vq;
+    if (i > 0) {
+        double sl = fabs(bp[q] - bp[q - 1]);
+        if (sl > s->c.slope)
+            s->c.slope = sl;
+    }
+    return 0;
+}
+
 /* Stage 3 and the block scan in one pass over a filtered window: the
  * energy once, then the three moving averages advance side by side up to
  * the end of the core and each core sample is tested at once (as
@@ -836,44 +869,43 @@ static void scan_window(wbuf *b, double *e, size_t c0, size_t c1, const size_t w
     size_t fa = hmax, fb = len > 2 * hmax + 1 ? len - hmax - 1 : 0;
     if (mq.h == SIZE_MAX || mb.h == SIZE_MAX || ml.h == SIZE_MAX)
         fa = fb = 0;
-    for (size_t q = 0; q < qb; q++) {
-        double vq, vb, vl;
+    /* the margin before the core: the sums only advance */
+    size_t q = 0;
+    while (q < qa) {
         if (q >= fa && q < fb) {
-            vq = mq.sum * mq.inv, vb = mb.sum * mb.inv, vl = ml.sum * ml.inv;
-            mq.sum += e[q + mq.h + 1] - e[q - mq.h];
-            mb.sum += e[q + mb.h + 1] - e[q - mb.h];
-            ml.sum += e[q + ml.h + 1] - e[q - ml.h];
-            vq = vq < 0 ? 0 : vq, vb = vb < 0 ? 0 : vb, vl = vl < 0 ? 0 : vl;
+            for (size_t end = fb < qa ? fb : qa; q < end; q++) {
+                mq.sum += e[q + mq.h + 1] - e[q - mq.h];
+                mb.sum += e[q + mb.h + 1] - e[q - mb.h];
+                ml.sum += e[q + ml.h + 1] - e[q - ml.h];
+            }
         } else {
-            vq = ma_stream_next(&mq, e, q), vb = ma_stream_next(&mb, e, q), vl = ma_stream_next(&ml, e, q);
+            for (size_t end = q < fa && fa < qa ? fa : qa; q < end; q++)
+                (void)ma_stream_next(&mq, e, q), (void)ma_stream_next(&mb, e, q), (void)ma_stream_next(&ml, e, q);
         }
-        if (q < qa)
-            continue;
-        if (bad[q] || !(vq > vb + beta * vl)) {
-            if (s->open) {
-                if (q + off - s->start >= minw && cand_push(out, s->c)) {
+    }
+    /* the core: the interior in a loop of its own, the edges through
+     * ma_stream_next */
+    while (q < qb) {
+        if (q >= fa && q < fb) {
+            for (size_t end = fb < qb ? fb : qb; q < end; q++) {
+                double vq = mq.sum * mq.inv, vb = mb.sum * mb.inv, vl = ml.sum * ml.inv;
+                mq.sum += e[q + mq.h + 1] - e[q - mq.h];
+                mb.sum += e[q + mb.h + 1] - e[q - mb.h];
+                ml.sum += e[q + ml.h + 1] - e[q - ml.h];
+                vq = vq < 0 ? 0 : vq, vb = vb < 0 ? 0 : vb, vl = vl < 0 ? 0 : vl;
+                if (block_step(s, e, bp, bad, q, off, vq, vb, vl, beta, minw, out)) {
                     *nomem = 1;
                     return;
                 }
-                s->open = 0;
             }
-            continue;
-        }
-        size_t i = q + off;
-        if (!s->open) {
-            s->open = 1;
-            s->start = i;
-            s->ymax = -1.0;
-            s->c = (cand){i, 0.0, 0.0};
-        }
-        if (e[q] > s->ymax)
-            s->ymax = e[q], s->c.pos = i;
-        if (vq > s->c.energy)
-            s->c.energy = vq;
-        if (i > 0) {
-            double sl = fabs(bp[q] - bp[q - 1]);
-            if (sl > s->c.slope)
-                s->c.slope = sl;
+        } else {
+            for (size_t end = q < fa && fa < qb ? fa : qb; q < end; q++) {
+                double vq = ma_stream_next(&mq, e, q), vb = ma_stream_next(&mb, e, q), vl = ma_stream_next(&ml, e, q);
+                if (block_step(s, e, bp, bad, q, off, vq, vb, vl, beta, minw, out)) {
+                    *nomem = 1;
+                    return;
+                }
+            }
         }
     }
 }
