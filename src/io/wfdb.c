@@ -940,7 +940,7 @@ static void dec212_codes(const unsigned char *q, int64_t step, int second, int64
 {
     if (!second) {
         for (int64_t i = 0; i < n; i++, q += step) {
-            int32_t v = (int32_t)(q[0] | ((q[1] & 0x0F) << 8));
+            int32_t v = (int32_t)((q[0] | (q[1] << 8)) & 0xFFF); /* one 16-bit load */
             v = (v ^ 0x800) - 0x800;
             out[i] = v == -2048 ? NAN : (double)v;
         }
