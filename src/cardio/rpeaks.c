@@ -873,11 +873,16 @@ static void scan_window(wbuf *b, double *e, size_t c0, size_t c1, const size_t w
     size_t q = 0;
     while (q < qa) {
         if (q >= fa && q < fb) {
+            /* the sums in locals: the structs are addressable (ma_stream_next)
+             * and would be stored back on every step */
+            double sq = mq.sum, sb = mb.sum, sl = ml.sum;
+            const size_t hq = mq.h, hb = mb.h, hl = ml.h;
             for (size_t end = fb < qa ? fb : qa; q < end; q++) {
-                mq.sum += e[q + mq.h + 1] - e[q - mq.h];
-                mb.sum += e[q + mb.h + 1] - e[q - mb.h];
-                ml.sum += e[q + ml.h + 1] - e[q - ml.h];
+                sq += e[q + hq + 1] - e[q - hq];
+                sb += e[q + hb + 1] - e[q - hb];
+                sl += e[q + hl + 1] - e[q - hl];
             }
+            mq.sum = sq, mb.sum = sb, ml.sum = sl;
         } else {
             for (size_t end = q < fa && fa < qa ? fa : qa; q < end; q++)
                 (void)ma_stream_next(&mq, e, q), (void)ma_stream_next(&mb, e, q), (void)ma_stream_next(&ml, e, q);
@@ -887,17 +892,21 @@ static void scan_window(wbuf *b, double *e, size_t c0, size_t c1, const size_t w
      * ma_stream_next */
     while (q < qb) {
         if (q >= fa && q < fb) {
+            double sq = mq.sum, sb = mb.sum, sl = ml.sum;
+            const double iq = mq.inv, ib = mb.inv, il = ml.inv;
+            const size_t hq = mq.h, hb = mb.h, hl = ml.h;
             for (size_t end = fb < qb ? fb : qb; q < end; q++) {
-                double vq = mq.sum * mq.inv, vb = mb.sum * mb.inv, vl = ml.sum * ml.inv;
-                mq.sum += e[q + mq.h + 1] - e[q - mq.h];
-                mb.sum += e[q + mb.h + 1] - e[q - mb.h];
-                ml.sum += e[q + ml.h + 1] - e[q - ml.h];
+                double vq = sq * iq, vb = sb * ib, vl = sl * il;
+                sq += e[q + hq + 1] - e[q - hq];
+                sb += e[q + hb + 1] - e[q - hb];
+                sl += e[q + hl + 1] - e[q - hl];
                 vq = vq < 0 ? 0 : vq, vb = vb < 0 ? 0 : vb, vl = vl < 0 ? 0 : vl;
                 if (block_step(s, e, bp, bad, q, off, vq, vb, vl, beta, minw, out)) {
                     *nomem = 1;
                     return;
                 }
             }
+            mq.sum = sq, mb.sum = sb, ml.sum = sl;
         } else {
             for (size_t end = q < fa && fa < qb ? fa : qb; q < end; q++) {
                 double vq = ma_stream_next(&mq, e, q), vb = ma_stream_next(&mb, e, q), vl = ma_stream_next(&ml, e, q);
