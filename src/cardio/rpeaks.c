@@ -313,7 +313,10 @@ typedef struct wbuf {
 typedef struct work {
     somna_rpeaks_reader rd;
     void *ctx;
-    size_t n, nd, k, flat_min, margin, wq, wb, wl;
+    size_t n, nd, k, flat_min, wq, wb, wl;
+    size_t transient;    /* reduced samples after which filter start-up transients are < 1e-30 */
+    size_t margin;       /* of the main pass's windows (a multiple of GRID) */
+    size_t margin_sb;    /* of the search-back's windows */
     double *raw;         /* RAW_BLOCKS * k full-rate samples */
     red_state *snap;     /* state at reduced sample g * GRID */
     size_t n_snap;
@@ -955,19 +958,19 @@ static void scan_window(wbuf *b, double *e, size_t c0, size_t c1, const size_t w
     }
 }
 
-/* Reduced samples [lo, hi) widened by the margins (start on the grid). */
-static void window_span(const work *w, size_t lo, size_t hi, size_t *j0, size_t *j1)
+/* Reduced samples [lo, hi) widened by margin on both sides (start on the grid). */
+static void window_span(const work *w, size_t lo, size_t hi, size_t margin, size_t *j0, size_t *j1)
 {
-    size_t a = lo > w->margin ? lo - w->margin : 0;
+    size_t a = lo > margin ? lo - margin : 0;
     *j0 = a - a % GRID;
-    *j1 = hi + w->margin < w->nd ? hi + w->margin : w->nd;
+    *j1 = hi + margin < w->nd ? hi + margin : w->nd;
 }
 
 /* Stages 1-3 for one window around [lo, hi) (the search-back's). */
 static int window_around(work *w, size_t lo, size_t hi, det *d, somna_err *err)
 {
     size_t j0, j1;
-    window_span(w, lo, hi, &j0, &j1);
+    window_span(w, lo, hi, w->margin_sb, &j0, &j1);
     wbuf *b = &w->buf[0];
     int rc = stage1(w, b, j0, j1, 0, 0, err);
     if (rc)
@@ -1015,7 +1018,8 @@ static int work_filter(work *w, const somna_dsp_sos *sos)
     if (!(m < (double)w->nd))
         m = (double)w->nd;
     size_t flat = w->flat_min / w->k + 2;
-    size_t margin = (size_t)m + w->padlen + w->wl / 2 + flat + 2;
+    w->transient = (size_t)m;
+    size_t margin = w->transient + w->padlen + w->wl / 2 + flat + 2;
     w->margin = (margin + GRID - 1) / GRID * GRID;
     return 0;
 }
@@ -1091,6 +1095,12 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
             goto done;
         int bad_alloc = work_filter(&w, &sos);
         somna_dsp_sos_free(&sos);
+        /* A search-back window needs the filter's transients and the
+         * averages its test uses: without an offset (searchback_beta = 0,
+         * the default) not the 10-s one, so its margin is a third of the
+         * main pass's; a gap is a few seconds, the margins are most of
+         * the work (mitdb 106, with many pauses: 61 -> 51 M instructions). */
+        w.margin_sb = w.transient + w.padlen + (pp->searchback_beta > 0 ? w.wl : w.wb) / 2 + w.flat_min / k + 4;
         /* the windows at their full size at once: growing them window by
          * window would touch (page-fault) every size on the way */
         size_t wmax = CORE + 2 * w.margin + GRID < nd ? CORE + 2 * w.margin + GRID : nd;
@@ -1113,7 +1123,7 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
                 core[nb][0] = c0;
                 core[nb][1] = nd - c0 < CORE ? nd : c0 + CORE;
                 size_t j0, j1;
-                window_span(&w, core[nb][0], core[nb][1], &j0, &j1);
+                window_span(&w, core[nb][0], core[nb][1], w.margin, &j0, &j1);
                 if ((rc = stage1(&w, bs[nb], j0, j1, 1, keep, err)) != 0)
                     goto done;
             }
