@@ -10,13 +10,15 @@
 # process (start, read record, detect, write annotations), best of $REPS
 # runs; ratio = gqrs / somna.  CPU rather than wall time because the
 # machine is shared: wall time mostly measures the other users' load.
-# Process start-up is measured apart (somna --version, gqrs printing its
-# usage) and a second ratio without it is printed: somna's CLI loads 49
-# shared libraries (libpq, cairo and their dependencies) for every command.
+# The goal is per record, so the per-record ratios are summarised too
+# (lowest, median, how many records reach 5x).  Process start-up is measured
+# apart (somna --version, gqrs printing its usage) and a second ratio
+# without it is printed.
 # Needs the WFDB software built outside the repository (WFDB_PREFIX, default
 # /work/peers/wfdb-install); never fetched or built by this script.
 set -u
 SOMNA=${1:-${SOMNA_BIN:-build/somna}}
+RATIOS=
 DATA=${2:-${SOMNA_SHARED_DATA:-../shared/data}/mitdb}
 WFDB_PREFIX=${WFDB_PREFIX:-/work/peers/wfdb-install}
 REPS=${REPS:-3}
@@ -83,6 +85,7 @@ for hea in "$DATA"/1[0-2][0-9].hea; do
   S[tg]=$(awk -v x="${S[tg]:-0}" -v y="$tg" 'BEGIN{print x+y}')
   S[tw]=$(awk -v x="${S[tw]:-0}" -v y="$tw" 'BEGIN{print x+y}')
   S[ts]=$(awk -v x="${S[ts]:-0}" -v y="$ts" 'BEGIN{print x+y}')
+  RATIOS="${RATIOS:-} $(awk -v g="$tg" -v s="$ts" 'BEGIN{print g/s}')"
   set -- $line
   printf '%-4s %6s |   %-15s |   %-15s |   %-15s | %8.1f %8.1f %8.1f %5.1fx\n' "$1" "$nbeats" "$2" "$3" "$4" \
     "$tg" "$tw" "$ts" "$(awk -v g="$tg" -v s="$ts" 'BEGIN{print g/s}')"
@@ -99,8 +102,12 @@ for ann in qrs wqrs somna; do
 done
 awk -v g=${S[tg]} -v w=${S[tw]} -v s=${S[ts]} -v c=$CLOCK 'BEGIN{
   printf "CPU time (%s), all records (best of runs, whole process): gqrs %.0f ms, wqrs %.0f ms, somna %.0f ms; gqrs/somna = %.2fx, wqrs/somna = %.2fx\n", c, g, w, s, g/s, w/s}'
+echo "$RATIOS" | tr ' ' '\n' | awk 'NF' | sort -g | awk '{r[NR] = $1; k += ($1 >= 5)}
+  END {m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+       printf "Per record, gqrs/somna: lowest %.2fx, median %.2fx, highest %.2fx; %d of %d records at 5x or more\n", r[1], m, r[NR], k, NR}'
 # Start-up of each process alone, best of 5 x REPS runs: gqrs printing its
-# usage (exec + libwfdb), somna --version (exec + 49 shared libraries).
+# usage (exec + libwfdb), somna --version (exec + its shared libraries).
+NLIB=$(ldd "$SOMNA" 2>/dev/null | wc -l)
 sg=$(REPS=$((5 * REPS)) best_ms gqrs -h); ss=$(REPS=$((5 * REPS)) best_ms "$SOMNA" --version)
 awk -v g=${S[tg]} -v s=${S[ts]} -v sg="$sg" -v ss="$ss" -v n=$n_rec 'BEGIN{
   printf "Process start-up: gqrs %.2f ms, somna %.2f ms.  Without it (per record: time - start-up), all records: gqrs %.0f ms, somna %.0f ms; gqrs/somna = %.2fx\n", sg, ss, g - n*sg, s - n*ss, (g - n*sg)/(s - n*ss)}'
@@ -110,6 +117,6 @@ if command -v valgrind >/dev/null && [ "${BENCH_IR:-1}" = 1 ]; then
            awk '/Collected :/ {print $NF}'; }
   rec=100
   ig=$(ir gqrs -r $rec); is=$(ir "$SOMNA" rpeaks $rec --channel 0 --wfdb-out somna); iv=$(ir "$SOMNA" version)
-  awk -v g="$ig" -v s="$is" -v v="$iv" 'BEGIN{
-    printf "Instructions, record 100 (callgrind): gqrs %.1f M, somna rpeaks %.1f M (of which %.1f M process start-up, 49 shared libraries); gqrs/somna = %.2fx\n", g/1e6, s/1e6, v/1e6, g/s}'
+  awk -v g="$ig" -v s="$is" -v v="$iv" -v nl="$NLIB" 'BEGIN{
+    printf "Instructions, record 100 (callgrind): gqrs %.1f M, somna rpeaks %.1f M (of which %.1f M process start-up, %d shared objects); gqrs/somna = %.2fx\n", g/1e6, s/1e6, v/1e6, nl, g/s}'
 fi
