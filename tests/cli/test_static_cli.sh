@@ -30,8 +30,10 @@ readelf -d "$SOMNA" >"$TMP/dyn" || fail "readelf -d $SOMNA failed"
 grep -q '(NEEDED).*libc\.so' "$TMP/dyn" || fail "readelf shows no NEEDED libc for $SOMNA (test broken?)"
 needed=$(grep '(NEEDED)' "$TMP/dyn" | grep -oE "$deps" | sort -u | tr '\n' ' ')
 if [ -z "$archives" ]; then
-  # the fallback is the shared link of before
-  [ "$needed" = "libfftw3.so libgsl.so libgslcblas.so libsqlite3.so " ] || fail "shared CLI needs only '$needed'"
+  # the fallback is the shared link of before (libgslcblas may come through libgsl only)
+  for l in libfftw3 libgsl libsqlite3; do
+    [[ " $needed" == *" $l.so "* ]] || fail "shared CLI does not need $l: NEEDED $needed"
+  done
   echo "shared link (SOMNA_CLI_STATIC_DEPS=$option, archives installed: $have_all): NEEDED checked"
   finish
 fi
