@@ -4,6 +4,8 @@
 # simulated, converted to a WFDB record with the WFDB tools, and the
 # PhysioNet detector gqrs is scored against somna's truth with bxb (AAMI
 # EC57 beat-by-beat, 150-ms window) — the same run also times both.
+# somna rpeaks runs on the same WFDB record and on the EDF, scored the same
+# way; CPU time of each detector process (best of 3, perf task-clock).
 #   bench/sim_rpeaks_peer.sh
 # Needs the WFDB software: WFDB_BIN (default /work/peers/wfdb-install/bin,
 # built outside the repository; see the brief).  Environment: SOMNA_BIN.
@@ -36,3 +38,21 @@ awk -v a="$t0" -v b="$t1" 'BEGIN { printf "somna simulate (8-h ECG-only night)  
 awk -v a="$t2" -v b="$t3" 'BEGIN { printf "gqrs on the same ECG                  %.2f s\n", b - a }'
 echo "gqrs against somna's R-peak truth (bxb, 150-ms window):"
 bxb -r ecg -a truth qrs -f 0 2>/dev/null | grep -E "QRS sensitivity|QRS positive predictivity"
+# somna's detector on the same record (WFDB, format 16) and on the EDF itself
+best_cpu() { # best CPU ms of 3 runs of "$@"
+  local b=
+  for _ in 1 2 3; do
+    t=$(perf stat -x, -e task-clock "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {print $1}')
+    [ -n "$t" ] || { TIMEFORMAT='%3U %3S'; t=$({ time "$@" >/dev/null 2>&1; } 2>&1 | awk '{print 1000 * ($1 + $2)}'); }
+    b=$(awk -v a="$b" -v t="$t" 'BEGIN { print (a == "" || t < a) ? t : a }')
+  done
+  echo "$b"
+}
+"$somna" rpeaks ecg --wfdb-out somna >/dev/null
+tg=$(best_cpu gqrs -r ecg)
+ts=$(best_cpu "$somna" rpeaks ecg --wfdb-out somna)
+te=$(best_cpu "$somna" rpeaks sim.edf --channel ECG -o edf.tsv)
+echo "somna rpeaks against the same truth (bxb, 150-ms window):"
+bxb -r ecg -a truth somna -f 0 2>/dev/null | grep -E "QRS sensitivity|QRS positive predictivity"
+awk -v g="$tg" -v s="$ts" -v e="$te" 'BEGIN {
+  printf "CPU ms, 8-h night: gqrs %.1f, somna rpeaks (WFDB record) %.1f, somna rpeaks (EDF) %.1f; gqrs/somna = %.1fx\n", g, s, e, g / s }'

@@ -973,15 +973,29 @@ int somna_wfdb_read_codes(const somna_wfdb_record *rec, int sig, int64_t first, 
 {
     const wfdb_impl *im = rec && sig >= 0 && sig < rec->n_signals ? impl_of(rec) : NULL;
     const wfdb_group *g = im ? &im->groups[im->sig_group[sig]] : NULL;
-    if (g && g->format == 212 && rec->signals[sig].samples_per_frame == 1 && g->frame_samples % 2 == 0 &&
-        rec->signals[sig].skew == 0 && first >= 0 && n >= 0 && first <= g->frames_avail &&
-        n <= g->frames_avail - first && first <= somna_wfdb_signal_length(rec, sig) &&
-        n <= somna_wfdb_signal_length(rec, sig) - first) {
-        /* the common MIT-BIH layout, decoded straight to doubles: each
-         * sample of the signal sits at the same place of its 3-byte pair */
+    /* the common layouts (one sample per frame, no skew, inside the file)
+     * are decoded straight to doubles */
+    const int direct = g && (g->format == 212 || g->format == 16) && rec->signals[sig].samples_per_frame == 1 &&
+                       rec->signals[sig].skew == 0 && first >= 0 && n >= 0 && first <= g->frames_avail &&
+                       n <= g->frames_avail - first && first <= somna_wfdb_signal_length(rec, sig) &&
+                       n <= somna_wfdb_signal_length(rec, sig) - first;
+    if (direct && g->format == 212 && g->frame_samples % 2 == 0) {
+        /* MIT-BIH: each sample of the signal sits at the same place of its
+         * 3-byte pair */
         const int64_t k0 = first * g->frame_samples + im->sig_pos[sig], step = g->frame_samples / 2 * 3;
         const unsigned char *q = g->map.data + g->offset + (k0 >> 1) * 3;
         dec212_codes(q, step, (int)(k0 & 1), n, out);
+        return SOMNA_OK;
+    }
+    if (direct && g->format == 16) { /* 16-bit little-endian, -32768 invalid */
+        const int64_t step = 2 * (int64_t)g->frame_samples;
+        const unsigned char *q = g->map.data + g->offset + (first * g->frame_samples + im->sig_pos[sig]) * 2;
+        for (int64_t i = 0; i < n; i++, q += step) {
+            if ((i & 31) == 0)
+                SOMNA_PREFETCH_AHEAD(q, 2048); /* an address, not a C pointer past the end */
+            int32_t v = (int16_t)(uint16_t)(q[0] | (q[1] << 8));
+            out[i] = v == -32768 ? NAN : (double)v;
+        }
         return SOMNA_OK;
     }
     int32_t buf[4096];

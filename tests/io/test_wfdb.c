@@ -159,6 +159,22 @@ static void test_format_212(void **state)
                 fail_msg("3-signal 212: signal %d sample %d: %g, expected %g", sg, i, cd[i], want3[sg][i]);
     }
     somna_wfdb_close(r);
+
+    /* format 16, two signals, decoded straight to doubles: (1000, -1),
+     * (-32768 invalid, 32767), (-2, 5) -> E8 03 FF FF | 00 80 FF 7F | FE FF 05 00 */
+    const unsigned char dat16[] = {0xE8, 0x03, 0xFF, 0xFF, 0x00, 0x80, 0xFF, 0x7F, 0xFE, 0xFF, 0x05, 0x00};
+    write_bytes(d, "t16.dat", dat16, sizeof dat16);
+    write_text(d, "t16.hea",
+               "t16 2 100 3\n"
+               "t16.dat 16 200 16 0 0 0 0 a\n"
+               "t16.dat 16 200 16 0 0 0 0 b\n");
+    r = open_ok(d, "t16");
+    assert_int_equal(somna_wfdb_read_codes(r, 0, 0, 3, cd, &err), SOMNA_OK);
+    assert_true(cd[0] == 1000 && isnan(cd[1]) && cd[2] == -2);
+    assert_int_equal(somna_wfdb_read_codes(r, 1, 1, 2, cd, &err), SOMNA_OK);
+    assert_true(cd[0] == 32767 && cd[1] == 5);
+    assert_int_equal(somna_wfdb_read_codes(r, 1, 1, 3, cd, &err), SOMNA_E_ARG);
+    somna_wfdb_close(r);
 }
 
 struct fmt_case {
