@@ -958,6 +958,60 @@ static void scan_window(wbuf *b, double *e, size_t c0, size_t c1, const size_t w
     }
 }
 
+/* Long unusable stretches (lead off, flat line, missing samples), noted
+ * by the main pass so that search-back never recomputes a window over
+ * them: a gap that holds an hour of lead-off is searched in its usable
+ * pieces only (else that hour would be read, filtered and averaged again,
+ * and held in memory at once). */
+typedef struct bad_runs {
+    size_t (*v)[2]; /* [start, end) in reduced samples, in time order */
+    size_t n, cap;
+    size_t min_len;  /* shorter runs are not noted */
+    int open;        /* a run reaches the end of the last core seen */
+    size_t start;
+} bad_runs;
+
+static int bad_runs_push(bad_runs *r, size_t a, size_t b)
+{
+    if (b - a < r->min_len)
+        return 0;
+    if (r->n == r->cap) {
+        size_t nc = r->cap ? 2 * r->cap : 16;
+        size_t(*nv)[2] = realloc(r->v, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        r->v = nv, r->cap = nc;
+    }
+    r->v[r->n][0] = a, r->v[r->n][1] = b;
+    r->n++;
+    return 0;
+}
+
+/* The runs of bad flags in the core [c0, c1) of window b (a run open at the
+ * end of one core continues into the next).  memchr: flags are mostly 0. */
+static int note_bad_runs(bad_runs *r, const wbuf *b, size_t c0, size_t c1)
+{
+    const unsigned char *bad = b->bad;
+    size_t q = c0 - b->off, qe = c1 - b->off;
+    while (q < qe) {
+        if (!r->open) {
+            const unsigned char *p = memchr(bad + q, 1, qe - q);
+            if (!p)
+                return 0;
+            q = (size_t)(p - bad);
+            r->open = 1, r->start = q + b->off;
+        }
+        while (q < qe && bad[q])
+            q++;
+        if (q < qe) {
+            r->open = 0;
+            if (bad_runs_push(r, r->start, q + b->off))
+                return -1;
+        }
+    }
+    return 0;
+}
+
 /* Reduced samples [lo, hi) widened by margin on both sides (start on the grid). */
 static void window_span(const work *w, size_t lo, size_t hi, size_t margin, size_t *j0, size_t *j1)
 {
@@ -1080,6 +1134,8 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
     w.raw = malloc(rawn * sizeof *w.raw);
     w.snap = malloc(w.n_snap * sizeof *w.snap);
     cand_list cands = {0}, acc = {0}, extra = {0};
+    bad_runs badr = {0};
+    badr.min_len = (size_t)(5.0 * fd); /* 5 s */
     int64_t *out = NULL;
     double *pos_amp = NULL, *neg_amp = NULL;
     somna_dsp_sos sos = {0};
@@ -1135,11 +1191,13 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
                 if (e)
                     scan_window(bs[b], e, core[b][0], core[b][1], wd, pp->offset_beta, minw ? minw : 1, &scan, &cands,
                                 &nomem);
-                if (!e || nomem)
+                if (!e || nomem || note_bad_runs(&badr, bs[b], core[b][0], core[b][1]))
                     goto nomem;
             }
         }
         if (scan.open && nd - scan.start >= (minw ? minw : 1) && cand_push(&cands, scan.c))
+            goto nomem;
+        if (badr.open && bad_runs_push(&badr, badr.start, nd))
             goto nomem;
     }
 
@@ -1181,7 +1239,7 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
         cand_list merged = {0};
         double rr_mean = (double)(acc.v[acc.n - 1].pos - acc.v[0].pos) / (double)(acc.n - 1);
         double recent[8];
-        size_t nrec = 0;
+        size_t nrec = 0, bad_i = 0;
         for (size_t i = 0; i < acc.n; i++) {
             if (i > 0) {
                 size_t a = acc.v[i - 1].pos, b = acc.v[i].pos;
@@ -1193,41 +1251,58 @@ int somna_rpeaks_detect_stream(somna_rpeaks_reader rd, void *ctx, int64_t n_tota
                     rr_mean = s / (double)kk;
                 }
                 size_t prev = a;
-                det d = {0};
-                int have = 0;
-                while ((double)(b - prev) > pp->searchback_factor * rr_mean && b - prev > 2 * refr) {
-                    if (!have) {
-                        if ((rc = window_around(&w, a + refr > 0 ? a + refr - 1 : 0, b - refr, &d, err)) != 0) {
-                            free(merged.v);
-                            goto done;
-                        }
-                        have = 1;
-                    }
-                    extra.n = 0;
-                    if (find_blocks(&d, prev + refr, b - refr, pp->searchback_beta, minw / 2 ? minw / 2 : 1,
-                                    &extra)) {
-                        free(merged.v);
-                        goto nomem;
-                    }
-                    size_t best = extra.n;
-                    for (size_t j = 0; j < extra.n; j++)
-                        if (extra.v[j].energy >= pp->searchback_min_frac * med_e &&
-                            (best == extra.n || extra.v[j].energy > extra.v[best].energy))
-                            best = j;
-                    if (best == extra.n)
-                        break;
-                    /* the earliest block of comparable strength, so the search walks forward */
-                    size_t pick = best;
-                    for (size_t j = 0; j < extra.n; j++)
-                        if (extra.v[j].energy >= 0.5 * extra.v[best].energy) {
-                            pick = j;
+                /* the gap's usable pieces [g0, g1), between the long bad runs
+                 * (one piece, the whole gap, when it holds none) */
+                size_t lo = a + refr > 0 ? a + refr - 1 : 0, hi = b - refr;
+                while (bad_i < badr.n && badr.v[bad_i][1] <= lo)
+                    bad_i++;
+                size_t g0 = lo, bj = bad_i;
+                while (g0 < hi && (double)(b - prev) > pp->searchback_factor * rr_mean && b - prev > 2 * refr) {
+                    size_t g1 = bj < badr.n && badr.v[bj][0] < hi ? badr.v[bj][0] : hi;
+                    if (g1 < g0)
+                        g1 = g0; /* a bad run started before the piece: empty */
+                    size_t next = bj < badr.n && badr.v[bj][0] < hi ? badr.v[bj][1] : hi;
+                    bj++;
+                    det d = {0};
+                    int have = 0;
+                    while (g1 > g0 + 1 && (double)(b - prev) > pp->searchback_factor * rr_mean &&
+                           b - prev > 2 * refr) {
+                        size_t fa = prev + refr > g0 + 1 ? prev + refr : g0 + 1, fb = g1;
+                        if (fa >= fb)
                             break;
+                        if (!have) {
+                            if ((rc = window_around(&w, g0, g1, &d, err)) != 0) {
+                                free(merged.v);
+                                goto done;
+                            }
+                            have = 1;
                         }
-                    if (cand_push(&merged, extra.v[pick])) {
-                        free(merged.v);
-                        goto nomem;
+                        extra.n = 0;
+                        if (find_blocks(&d, fa, fb, pp->searchback_beta, minw / 2 ? minw / 2 : 1, &extra)) {
+                            free(merged.v);
+                            goto nomem;
+                        }
+                        size_t best = extra.n;
+                        for (size_t j = 0; j < extra.n; j++)
+                            if (extra.v[j].energy >= pp->searchback_min_frac * med_e &&
+                                (best == extra.n || extra.v[j].energy > extra.v[best].energy))
+                                best = j;
+                        if (best == extra.n)
+                            break;
+                        /* the earliest block of comparable strength, so the search walks forward */
+                        size_t pick = best;
+                        for (size_t j = 0; j < extra.n; j++)
+                            if (extra.v[j].energy >= 0.5 * extra.v[best].energy) {
+                                pick = j;
+                                break;
+                            }
+                        if (cand_push(&merged, extra.v[pick])) {
+                            free(merged.v);
+                            goto nomem;
+                        }
+                        prev = extra.v[pick].pos;
                     }
-                    prev = extra.v[pick].pos;
+                    g0 = next > g0 ? next : g0 + 1;
                 }
                 double rr = (double)(b - a);
                 if (nrec == 0 || rr < 3.0 * rr_mean) {
@@ -1303,7 +1378,7 @@ nomem:
     rc = somna_fail(err, SOMNA_E_NOMEM, "rpeaks: out of memory");
 done:
     work_free(&w);
-    free(cands.v), free(acc.v), free(extra.v), free(out), free(pos_amp), free(neg_amp);
+    free(cands.v), free(acc.v), free(extra.v), free(out), free(pos_amp), free(neg_amp), free(badr.v);
     return rc;
 }
 
