@@ -900,23 +900,19 @@ int somna_wfdb_read_adu(const somna_wfdb_record *rec, int sig, int64_t first, in
     return SOMNA_OK;
 }
 
-int somna_wfdb_read_physical(const somna_wfdb_record *rec, int sig, int64_t first, int64_t n, double *out,
-                             somna_err *err)
+/* (adu - baseline) / gain through read_adu, in blocks, NaN for invalid
+ * samples.  Baseline 0 and gain 1 give the codes themselves, exactly. */
+static int read_scaled(const somna_wfdb_record *rec, int sig, int64_t first, int64_t n, double *out, double baseline,
+                       double gain, somna_err *err)
 {
-    if (!rec || !out || sig < 0 || sig >= rec->n_signals)
-        return somna_fail(err, SOMNA_E_ARG, "%s: no signal %d (record has %d)", rec ? rec->name : "?", sig,
-                          rec ? rec->n_signals : 0);
-    const somna_wfdb_signal *sg = &rec->signals[sig];
-    const double gain = sg->gain;
-    const double baseline = sg->baseline;
     int32_t buf[4096];
     for (int64_t done = 0; done < n;) {
         int64_t m = n - done < 4096 ? n - done : 4096;
         int rc = somna_wfdb_read_adu(rec, sig, first + done, m, buf, err);
         if (rc)
             return rc;
-        /* rdsamp -p: (adu - baseline) / gain.  Two branch-free loops the
-         * compiler vectorises, invalid samples patched afterwards. */
+        /* Two branch-free loops the compiler vectorises, invalid samples
+         * patched afterwards. */
         double *o = out + done;
         int any_invalid = 0;
         for (int64_t i = 0; i < m; i++) {
@@ -930,6 +926,16 @@ int somna_wfdb_read_physical(const somna_wfdb_record *rec, int sig, int64_t firs
         done += m;
     }
     return SOMNA_OK;
+}
+
+int somna_wfdb_read_physical(const somna_wfdb_record *rec, int sig, int64_t first, int64_t n, double *out,
+                             somna_err *err)
+{
+    if (!rec || !out || sig < 0 || sig >= rec->n_signals)
+        return somna_fail(err, SOMNA_E_ARG, "%s: no signal %d (record has %d)", rec ? rec->name : "?", sig,
+                          rec ? rec->n_signals : 0);
+    /* rdsamp -p: (adu - baseline) / gain */
+    return read_scaled(rec, sig, first, n, out, rec->signals[sig].baseline, rec->signals[sig].gain, err);
 }
 
 /* A mapped file is read from memory, not cache: the hardware prefetcher
@@ -971,11 +977,14 @@ static void dec212_codes(const unsigned char *q, int64_t step, int second, int64
 int somna_wfdb_read_codes(const somna_wfdb_record *rec, int sig, int64_t first, int64_t n, double *out,
                           somna_err *err)
 {
-    const wfdb_impl *im = rec && sig >= 0 && sig < rec->n_signals ? impl_of(rec) : NULL;
-    const wfdb_group *g = im ? &im->groups[im->sig_group[sig]] : NULL;
+    if (!rec || !out || sig < 0 || sig >= rec->n_signals)
+        return somna_fail(err, SOMNA_E_ARG, "%s: no signal %d (record has %d)", rec ? rec->name : "?", sig,
+                          rec ? rec->n_signals : 0);
+    const wfdb_impl *im = impl_of(rec);
+    const wfdb_group *g = &im->groups[im->sig_group[sig]];
     /* the common layouts (one sample per frame, no skew, inside the file)
      * are decoded straight to doubles */
-    const int direct = g && (g->format == 212 || g->format == 16) && rec->signals[sig].samples_per_frame == 1 &&
+    const int direct = (g->format == 212 || g->format == 16) && rec->signals[sig].samples_per_frame == 1 &&
                        rec->signals[sig].skew == 0 && first >= 0 && n >= 0 && first <= g->frames_avail &&
                        n <= g->frames_avail - first && first <= somna_wfdb_signal_length(rec, sig) &&
                        n <= somna_wfdb_signal_length(rec, sig) - first;
@@ -998,25 +1007,7 @@ int somna_wfdb_read_codes(const somna_wfdb_record *rec, int sig, int64_t first, 
         }
         return SOMNA_OK;
     }
-    int32_t buf[4096];
-    for (int64_t done = 0; done < n;) {
-        int64_t m = n - done < 4096 ? n - done : 4096;
-        int rc = somna_wfdb_read_adu(rec, sig, first + done, m, buf, err);
-        if (rc)
-            return rc;
-        double *o = out + done;
-        int any_invalid = 0;
-        for (int64_t i = 0; i < m; i++) {
-            o[i] = (double)buf[i];
-            any_invalid |= buf[i] == SOMNA_WFDB_INVALID;
-        }
-        if (any_invalid)
-            for (int64_t i = 0; i < m; i++)
-                if (buf[i] == SOMNA_WFDB_INVALID)
-                    o[i] = NAN;
-        done += m;
-    }
-    return SOMNA_OK;
+    return read_scaled(rec, sig, first, n, out, 0.0, 1.0, err);
 }
 
 int somna_wfdb_checksum(const somna_wfdb_record *rec, int sig, int *computed, int *matches, somna_err *err)

@@ -192,11 +192,11 @@ int somna_wfdb_ann_parse(const void *data, size_t len, const char *name, somna_w
     return ann_parse(name ? name : "annotations", (const unsigned char *)data, len, out, count, err);
 }
 
-int somna_wfdb_ann_read_file(const char *path, somna_wfdb_annotation **out, size_t *count, somna_err *err)
+/* Read and parse a whole annotation file; out NULL: count only. */
+static int ann_file(const char *path, somna_wfdb_annotation **out, size_t *count, somna_err *err)
 {
-    if (!out || !count)
-        return somna_fail(err, SOMNA_E_ARG, "somna_wfdb_ann_read_file: output pointers are NULL");
-    *out = NULL;
+    if (out)
+        *out = NULL;
     *count = 0;
     char *data = NULL;
     size_t len = 0;
@@ -208,19 +208,18 @@ int somna_wfdb_ann_read_file(const char *path, somna_wfdb_annotation **out, size
     return rc;
 }
 
+int somna_wfdb_ann_read_file(const char *path, somna_wfdb_annotation **out, size_t *count, somna_err *err)
+{
+    if (!out || !count)
+        return somna_fail(err, SOMNA_E_ARG, "somna_wfdb_ann_read_file: output pointers are NULL");
+    return ann_file(path, out, count, err);
+}
+
 int somna_wfdb_ann_count_file(const char *path, size_t *count, somna_err *err)
 {
     if (!count)
         return somna_fail(err, SOMNA_E_ARG, "somna_wfdb_ann_count_file: output pointer is NULL");
-    *count = 0;
-    char *data = NULL;
-    size_t len = 0;
-    int rc = somna_read_file(path, ANN_FILE_MAX, &data, &len, err);
-    if (rc)
-        return rc;
-    rc = ann_parse(path, (const unsigned char *)data, len, NULL, count, err);
-    free(data);
-    return rc;
+    return ann_file(path, NULL, count, err);
 }
 
 static int ann_path(char *buf, size_t size, const char *record, const char *annotator, somna_err *err)

@@ -19,3 +19,11 @@ expect_exit() {
 # expect_grep PATTERN FILE
 expect_grep() { grep -q -- "$1" "$2" || fail "'$1' not found in $2: $(head -c 400 "$2")"; }
 finish() { [ "$failures" = 0 ] && { echo "ok"; exit 0; }; echo "$failures failure(s)"; exit 1; }
+# tiny_study DIR NAME: a two-arm crossover description (DIR/study.txt, outcome
+# SOL) and a two-person screening file (DIR/screen.csv), for tests that need
+# a study database rather than its analysis
+tiny_study() {
+  printf '%s\n' "name = $2" 'design = crossover' 'seed = 1' 'condition = control | No massage | control | 0' \
+    'condition = relax | Relaxation massage | swedish | 30 | light | whole body' 'outcomes = SOL' >"$1/study.txt"
+  printf 'participant,age,sex,psqi,contraindications\nP1,30,F,8,\nP2,41,M,7,\n' >"$1/screen.csv"
+}

@@ -42,15 +42,7 @@ LD_DEBUG=files "$SOMNA" hypno "$TMP/h.txt" --plot "$TMP/h.png" >/dev/null 2>"$TM
 # functions, found first through LD_LIBRARY_PATH: everything else works, and
 # the feature that needs one fails with one message naming library, feature
 # and package, exit 2, nothing written.
-cat >"$TMP/study.txt" <<'T'
-name = Lazy
-design = crossover
-seed = 1
-condition = control | No massage | control | 0
-condition = relax | Relaxation massage | swedish | 30 | light | whole body
-outcomes = SOL
-T
-printf 'participant,age,sex,psqi,contraindications\nP1,30,F,8,\nP2,41,M,7,\n' >"$TMP/screen.csv"
+tiny_study "$TMP" Lazy
 mkdir -p "$TMP/fake"
 echo 'int somna_fake_library;' >"$TMP/fake.c"
 for l in pq cairo crypto; do

@@ -64,15 +64,7 @@ awk 'BEGIN { pi = atan2(0, -1); t = 0; print "rr_ms"
 printf 'id,condition,sol\n' >"$TMP/long.csv"
 paste -d' ' <(printf '12\n15\n9\n20\n14\n') <(printf '10\n11\n9\n14\n12\n') |
   awk '{ printf "p%d,control,%s\np%d,massage,%s\n", NR, $1, NR, $2 }' >>"$TMP/long.csv"
-cat >"$TMP/study.txt" <<'T'
-name = Static
-design = crossover
-seed = 1
-condition = control | No massage | control | 0
-condition = relax | Relaxation massage | swedish | 30 | light | whole body
-outcomes = SOL
-T
-printf 'participant,age,sex,psqi,contraindications\nP1,30,F,8,\nP2,41,M,7,\n' >"$TMP/screen.csv"
+tiny_study "$TMP" Static
 
 num() { grep -E "^ *\"$1\": " "$2" | head -1 | sed -E 's/.*": ([^,]*),?$/\1/'; }
 within() { awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= r * (b < 0 ? -b : b)) }'; }
