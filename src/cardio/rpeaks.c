@@ -882,9 +882,9 @@ static inline int block_step(blk_scan *s, const double *e, const double *bp, con
 
 /* Stage 3 and the block scan in one pass over a filtered window: the
  * energy once, then the three moving averages advance side by side up to
- * the end of the core and each core sample is tested at once (as
- * scan_blocks on stage3's arrays, with the same values), so no average is
- * stored and none is computed past the core. */
+ * the end of the core and each core sample is tested at once (the values
+ * stage3's arrays would hold for find_blocks), so no average is stored and
+ * none is computed past the core. */
 static void scan_window(wbuf *b, double *e, size_t c0, size_t c1, const size_t wd[3], double beta, size_t minw,
                         blk_scan *s, cand_list *out, int *nomem)
 {

@@ -97,7 +97,8 @@ static int open_edf(somna_recording *r, const char *path, somna_err *err)
         o->n_samples = s->n_samples;
         o->phys_min = s->phys_min;
         o->phys_max = s->phys_max;
-        o->units_per_code = s->dig_max != s->dig_min ? (s->phys_max - s->phys_min) / ((double)s->dig_max - s->dig_min) : 1.0;
+        o->units_per_code =
+            s->dig_max != s->dig_min ? (s->phys_max - s->phys_min) / ((double)s->dig_max - s->dig_min) : 1.0;
         r->map[k++] = i;
     }
     r->n_signals = n;
@@ -313,6 +314,8 @@ int somna_rec_read_codes(somna_recording *r, int sig, int64_t first, int64_t n, 
     if (r->kind != SOMNA_REC_EDF)
         return somna_rec_read(r, sig, first, n, out, err);
     int32_t buf[4096];
+    if (n <= 0) /* the reader's own checks and message for an empty or negative range */
+        return somna_edf_read_digital(r->edf, r->map[sig], first, n, buf, err);
     for (int64_t done = 0; done < n;) {
         int64_t m = n - done < 4096 ? n - done : 4096;
         int rc = somna_edf_read_digital(r->edf, r->map[sig], first + done, m, buf, err);
