@@ -30,6 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t m = 0;
         if (somna_wfdb_ann_read_file(path, &b, &m, &err) != SOMNA_OK || m != n)
             abort();
+        size_t counted = 0;
+        if (somna_wfdb_ann_count_file(path, &counted, &err) != SOMNA_OK || counted != n)
+            abort();
         for (size_t i = 0; i < n; i++) {
             if (a[i].sample != b[i].sample || a[i].type != b[i].type || a[i].subtype != b[i].subtype ||
                 a[i].chan != b[i].chan || a[i].num != b[i].num || a[i].aux_len != b[i].aux_len ||

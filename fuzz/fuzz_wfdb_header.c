@@ -3,7 +3,7 @@
  * signal file (named fuzz.dat, rec.dat and 100.dat ... 104.dat, the names
  * the seed headers use); when the header is accepted, the first 4096
  * and the last 256 samples of each of the first 16 signals are decoded,
- * which must succeed. */
+ * which must succeed, and read as codes, which must equal the adu. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +67,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int64_t tail = full < 256 ? full : 256;
         if (somna_wfdb_read_physical(r, s, full - tail, tail, buf, &err) != SOMNA_OK)
             abort();
+        /* the codes (direct 212/16 decoders) equal the adu of the generic
+         * decoder, NaN for the invalid code, at the start and at the end */
+        int32_t *adu = malloc(sizeof(int32_t) * (size_t)(len > 0 ? len : 1));
+        if (!adu)
+            abort();
+        for (int part = 0; part < 2; part++) {
+            int64_t first = part ? full - tail : 0, cnt = part ? tail : len;
+            if (somna_wfdb_read_codes(r, s, first, cnt, buf, &err) != SOMNA_OK ||
+                somna_wfdb_read_adu(r, s, first, cnt, adu, &err) != SOMNA_OK)
+                abort();
+            for (int64_t i = 0; i < cnt; i++)
+                if (adu[i] == SOMNA_WFDB_INVALID ? buf[i] == buf[i] : buf[i] != (double)adu[i])
+                    abort();
+        }
+        free(adu);
         free(buf);
     }
     somna_wfdb_close(r);
