@@ -293,7 +293,7 @@ static double median_of(double *v, size_t n)
  * the constant run) is saved every GRID reduced samples so that any window
  * can start exactly where the sequential reduction would be.  Working
  * memory is a few windows, not the record (an 8-h night at 256 Hz:
- * ~1.2 MB instead of ~150 MB), so it stays in cache and costs few page faults. */
+ * ~0.6 MB instead of ~150 MB), so it stays in cache and costs few page faults. */
 enum { GRID = 512, CORE = 32 * GRID, RAW_BLOCKS = 512, FLAT_BLOCK = 16 };
 
 typedef struct red_state {
