@@ -7,6 +7,7 @@ int cmd_info(int argc, char **argv);
 int cmd_hypno(int argc, char **argv);
 int cmd_rpeaks(int argc, char **argv);
 int cmd_hrv(int argc, char **argv);
+int cmd_emg(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

@@ -15,6 +15,7 @@ static const cli_command commands[] = {
     {"hypno", "sleep statistics, plot and agreement of hypnograms (any scoring format)", cmd_hypno},
     {"rpeaks", "find heartbeats (R peaks) in an ECG; evaluate against reference beats (EC57)", cmd_rpeaks},
     {"hrv", "heart-rate variability as PhysioNet computes it: whole, per stage, per window", cmd_hrv},
+    {"emg", "muscle tone: chin EMG per epoch and stage, REM atonia; surface EMG RMS and MDF", cmd_emg},
     {"score", "score questionnaires (PSQI, RCSQ, ISI, ESS, KSS, scales) and sleep diaries", cmd_score},
     {"simulate", "simulate nights, naps and whole studies with known ground truth", cmd_simulate},
     {"demo", "simulate a seed-shaped massage study and run the whole chain on it (the main job)", cmd_demo},
