@@ -237,6 +237,7 @@ static int run_chin(const emg_args *a)
     somna_hypnogram h = {0};
     int have_h = 0, rc = CLI_EXIT_OK, sig;
     double *x = NULL, *tone = NULL;
+    unsigned char *nan_epochs = NULL; /* epochs holding an invalid sample */
     size_t n_tone = 0;
 
     if (somna_rec_open(a->path, &ro, &rec, &err) || pick_channel(rec, a->path, a->channel, 0, &sig, &err)) {
@@ -280,6 +281,27 @@ static int run_chin(const emg_args *a)
         rc = cli_fail(cmd, &err);
         goto done;
     }
+    /* Invalid samples (WFDB's invalid code reads as NaN) would spread
+     * through the zero-phase filter over the whole night: they are set to 0
+     * for filtering and every epoch holding one is dropped (tone null,
+     * stage artefact for the atonia index) rather than measured. */
+    size_t n_nan = 0;
+    const size_t spe = (size_t)llround(a->epoch_s * si->fs);
+    const size_t n_ep = spe > 0 ? (n + spe - 1) / spe : 0; /* a trailing partial epoch included */
+    for (size_t i = 0; i < n; i++)
+        if (isnan(x[i])) {
+            x[i] = 0.0;
+            n_nan++;
+            if (!nan_epochs && n_ep > 0 && !(nan_epochs = calloc(n_ep, 1))) {
+                rc = cli_error(cmd, "out of memory");
+                goto done;
+            }
+            if (nan_epochs)
+                nan_epochs[i / spe] = 1;
+        }
+    if (n_nan > 0)
+        fprintf(stderr, "somna: warning: %s: signal '%s' has %zu invalid samples; the epochs holding them are left out\n",
+                a->path, si->label, n_nan);
     somna_emg_opts eo;
     somna_emg_opts_default(&eo);
     eo.epoch_s = a->epoch_s;
@@ -290,6 +312,9 @@ static int run_chin(const emg_args *a)
         rc = cli_fail(cmd, &err);
         goto done;
     }
+    for (size_t e = 0; nan_epochs && e < n_tone; e++)
+        if (nan_epochs[e])
+            tone[e] = NAN;
     double band_hi = eo.band_hi < 0.45 * si->fs ? eo.band_hi : 0.45 * si->fs; /* as somna_emg_bandpass does */
 
     somna_emg_stage_summary ss;
@@ -302,6 +327,9 @@ static int run_chin(const emg_args *a)
         /* the index's thresholds are in microvolts (Ferri 2008) */
         for (size_t i = 0; i < n; i++)
             x[i] *= uv;
+        for (size_t e = 0; nan_epochs && e < n_ep && e < h.n_epochs; e++)
+            if (nan_epochs[e])
+                h.stages[e] = SOMNA_STAGE_ART;
         if (somna_emg_atonia_index(x, n, si->fs, &h, &eo, a->noise_correction, &ai, &err)) {
             somna_err_prefix(&err, "%s: signal '%s'", a->path, si->label);
             rc = cli_fail(cmd, &err);
@@ -459,6 +487,7 @@ static int run_chin(const emg_args *a)
 done:
     free(x);
     free(tone);
+    free(nan_epochs);
     if (have_h)
         somna_hypno_free(&h);
     somna_rec_close(rec);

@@ -119,6 +119,24 @@ expect_grep "signal 'EMG chin' has unit 'mmHg'" "$TMP/err"
 expect_exit 0 "$SOMNA" emg "$TMP/odd" --hypno "$TMP/r.hyp" --atonia --unit uV --json
 check "AI of silence" "$(jnum "$TMP/out" atonia index)" 1 0
 
+# invalid samples (WFDB code -32768 reads as NaN): 90 s of the 20-uV sine
+# (gain 1000 adu/uV) with one invalid sample in epoch 1: that epoch's tone is
+# NA/null and left out of the stages and the atonia index, the others stay
+# A/sqrt 2; checksum = 16-bit sum of the samples
+perl -e 'my @x; for my $i (0 .. 256 * 90 - 1) { push @x, int(20000 * sin(2 * 3.14159265358979 * 50 * $i / 256) + ($i % 2 ? 0.5 : -0.5)) }
+  $x[256 * 45] = -32768; my $s = 0; $s += $_ for @x; $s %= 65536; $s -= 65536 if $s >= 32768;
+  open(my $h, ">", "$ARGV[0].dat") or die; binmode $h; print $h pack("s<*", @x); close $h;
+  open($h, ">", "$ARGV[0].hea") or die; print $h "inv 1 256 23040\ninv.dat 16 1000(0)/uV 16 0 $x[0] $s 0 EMG chin\n"' "$TMP/inv"
+printf 'R\nN2\nR\n' >"$TMP/inv.hyp"
+expect_exit 0 "$SOMNA" emg "$TMP/inv" --hypno "$TMP/inv.hyp" --atonia -o "$TMP/inv.tsv" --json
+expect_grep "has 1 invalid samples" "$TMP/err"
+awk -F'\t' 'NR == 2 { a = $3 } NR == 3 { b = $3 } NR == 4 { c = $3 }
+  END { exit !(a > 14 && a < 14.284 && b == "NA" && c > 14 && c < 14.284) }' "$TMP/inv.tsv" ||
+  fail "invalid samples: $(cat "$TMP/inv.tsv")"
+check "invalid: N2 epochs" "$(jnum "$TMP/out" N2 n_epochs)" 0 0
+check "invalid: REM epochs" "$(jnum "$TMP/out" REM n_epochs)" 2 0
+check "invalid: atonia mini-epochs" "$(jnum "$TMP/out" atonia n_mini_epochs)" 60 0
+
 # ---- surface: 100-Hz sine at 1000 Hz, A = 50 for 60 s then 0.9 A for 60 s;
 # 10-s windows, first minute vs last minute: RMS 35.355 -> 31.820 (-10 %),
 # MDF 100 Hz (within a 4-Hz Welch bin of 0.25-s segments), slope 0
