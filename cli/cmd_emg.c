@@ -24,7 +24,8 @@ static void usage(FILE *out)
             "                 [--atonia [--noise-correction]] [--unit U] [-o epochs.tsv]\n"
             "                 [--json] [--fs HZ]\n"
             "       somna emg FILE|RECORD --surface [--channel C] [--window S] [--band LO-HI]\n"
-            "                 [--from S] [--to S] [--unit U] [-o windows.tsv] [--json] [--fs HZ]\n"
+            "                 [--from S] [--to S] [--unit U] [-o windows.tsv] [--json]\n"
+            "                 [--fs HZ]\n"
             "\n"
             "Muscle tone from EMG; definitions and sources in docs/emg.md.\n"
             "\n"
@@ -62,7 +63,7 @@ static void usage(FILE *out)
             "Both:\n"
             "  --channel C        signal label or number as `somna info` lists it (from 1);\n"
             "                     default: the first label naming the chin (Chin, Submental)\n"
-            "                     or else EMG (not a leg EMG); a one-signal file is used as is\n"
+            "                     or else EMG (not a leg EMG); a one-signal file is used\n"
             "  --unit U           the channel's unit when the file has none or a wrong one\n"
             "                     (uV, mV or V; text files carry no unit)\n"
             "  --fs HZ            sampling rate of a text signal file\n"
@@ -170,8 +171,9 @@ static int pick_channel(const somna_recording *rec, const char *path, const char
             *sig = 0;
         if (*sig < 0) {
             list_signals(rec, have, sizeof have);
-            return somna_fail(err, SOMNA_E_NOTFOUND, "%s: no signal is labelled as %s; choose one with --channel (have: %s)",
-                              path, surface ? "an EMG" : "chin EMG (Chin, Submental, EMG)", have);
+            return somna_fail(err, SOMNA_E_NOTFOUND,
+                              "%s: no signal is labelled as %s; choose one with --channel (have: %s)", path,
+                              surface ? "an EMG" : "chin EMG (Chin, Submental, EMG)", have);
         }
     }
     if (somna_rec_signal_info(rec, *sig)->n_samples <= 0)
@@ -300,7 +302,8 @@ static int run_chin(const emg_args *a)
                 nan_epochs[i / spe] = 1;
         }
     if (n_nan > 0)
-        fprintf(stderr, "somna: warning: %s: signal '%s' has %zu invalid samples; the epochs holding them are left out\n",
+        fprintf(stderr,
+                "somna: warning: %s: signal '%s' has %zu invalid samples; the epochs holding them are left out\n",
                 a->path, si->label, n_nan);
     somna_emg_opts eo;
     somna_emg_opts_default(&eo);
@@ -474,7 +477,8 @@ static int run_chin(const emg_args *a)
         }
         if (a->atonia) {
             fmt_short(b, sizeof b, ai.index);
-            printf("\nREM atonia index %s (Ferri 2008%s)", b, a->noise_correction ? ", noise-corrected as Ferri 2010" : "");
+            printf("\nREM atonia index %s (Ferri 2008%s)", b,
+                   a->noise_correction ? ", noise-corrected as Ferri 2010" : "");
             if (ai.n_mini_epochs == 0)
                 printf(": no REM epoch\n");
             else if (!isfinite(ai.index))
