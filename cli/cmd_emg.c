@@ -500,47 +500,6 @@ done:
 
 /* ---- surface EMG ------------------------------------------------------- */
 
-/* Least-squares slope of y on x over the points where both are finite; NaN
- * with fewer than two distinct x. */
-static double ls_slope(const double *xv, const double *yv, size_t n)
-{
-    double sx = 0, sy = 0;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(xv[i]) && isfinite(yv[i])) {
-            sx += xv[i];
-            sy += yv[i];
-            m++;
-        }
-    if (m < 2)
-        return NAN;
-    double mx = sx / (double)m, my = sy / (double)m, sxx = 0, sxy = 0;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(xv[i]) && isfinite(yv[i])) {
-            sxx += (xv[i] - mx) * (xv[i] - mx);
-            sxy += (xv[i] - mx) * (yv[i] - my);
-        }
-    return sxx > 0 ? sxy / sxx : NAN;
-}
-
-/* Power mean of the RMS, plain means of the frequencies, over windows [i0, i1). */
-static void span_means(const somna_emg_window *w, size_t i0, size_t i1, double *rms, double *mdf, double *mnf)
-{
-    double p = 0, f = 0, g = 0;
-    size_t np = 0, nf = 0, ng = 0;
-    for (size_t i = i0; i < i1; i++) {
-        if (isfinite(w[i].rms))
-            p += w[i].rms * w[i].rms, np++;
-        if (isfinite(w[i].mdf_hz))
-            f += w[i].mdf_hz, nf++;
-        if (isfinite(w[i].mnf_hz))
-            g += w[i].mnf_hz, ng++;
-    }
-    *rms = np ? sqrt(p / (double)np) : NAN;
-    *mdf = nf ? f / (double)nf : NAN;
-    *mnf = ng ? g / (double)ng : NAN;
-}
-
 static int run_surface(const emg_args *a)
 {
     const char *cmd = "emg";
@@ -549,7 +508,7 @@ static int run_surface(const emg_args *a)
     somna_rec_open_opts ro = {SOMNA_REC_AUTO, a->text_fs};
     somna_recording *rec = NULL;
     int rc = CLI_EXIT_OK, sig;
-    double *x = NULL, *tc = NULL, *mdf = NULL;
+    double *x = NULL;
     somna_emg_window *w = NULL;
     size_t nw = 0;
 
@@ -602,34 +561,17 @@ static int run_surface(const emg_args *a)
     for (size_t i = 0; i < nw; i++)
         w[i].t0_s += t_first;
 
-    /* first minute against last minute: m windows each; a session shorter
-     * than two minutes compares its first and second halves */
-    size_t m = (size_t)floor(60.0 / a->window_s + 1e-9);
-    if (m < 1)
-        m = 1;
-    if (2 * m > nw)
-        m = nw / 2;
-    double r0 = NAN, r1 = NAN, f0 = NAN, f1 = NAN, g0 = NAN, g1 = NAN;
-    if (m > 0) {
-        span_means(w, 0, m, &r0, &f0, &g0);
-        span_means(w, nw - m, nw, &r1, &f1, &g1);
-    }
-    double d_rms = somna_emg_percent_change(r0, r1), d_mdf = somna_emg_percent_change(f0, f1),
-           d_mnf = somna_emg_percent_change(g0, g1);
-    tc = malloc(nw * sizeof *tc);
-    mdf = malloc(nw * sizeof *mdf);
-    if (!tc || !mdf) {
-        rc = cli_error(cmd, "out of memory");
+    /* first minute against last minute, MDF slope: the library's session
+     * summary (docs/emg.md), which `somna study process` uses too */
+    somna_emg_surface su;
+    if (somna_emg_surface_summary(w, nw, a->window_s, &su, &err)) {
+        rc = cli_fail(cmd, &err);
         goto done;
     }
-    for (size_t i = 0; i < nw; i++) {
-        tc[i] = (w[i].t0_s + 0.5 * a->window_s) / 60.0; /* window centre, minutes */
-        mdf[i] = w[i].mdf_hz;
-    }
-    double slope = ls_slope(tc, mdf, nw);
-    size_t n_mdf = 0;
-    for (size_t i = 0; i < nw; i++)
-        n_mdf += isfinite(mdf[i]) != 0;
+    const size_t m = su.n_compare, n_mdf = su.n_mdf;
+    const double r0 = su.rms_first, r1 = su.rms_last, f0 = su.mdf_first, f1 = su.mdf_last, g0 = su.mnf_first,
+                 g1 = su.mnf_last, d_rms = su.rms_change_pct, d_mdf = su.mdf_change_pct, d_mnf = su.mnf_change_pct,
+                 slope = su.mdf_slope_hz_per_min;
 
     int to_stdout = a->outpath && strcmp(a->outpath, "-") == 0;
     if (a->outpath) {
@@ -655,8 +597,6 @@ static int run_surface(const emg_args *a)
     }
 
     const double span_s = (double)m * a->window_s;
-    const char *why_cmp = "fewer than two windows";
-    const char *why_slope = "fewer than two windows with power in the band";
     if (a->json) {
         somna_json j;
         somna_json_init(&j, stdout, 1);
@@ -678,7 +618,7 @@ static int run_surface(const emg_args *a)
         somna_json_kv_number(&j, "from_s", t_first);
         somna_json_kv_number(&j, "to_s", t_first + (double)nw * a->window_s);
         somna_json_kv_int(&j, "n_windows", (int64_t)nw);
-        somna_json_kv_number(&j, "compare_span_s", m ? span_s : NAN);
+        somna_json_kv_number(&j, "compare_span_s", su.compare_span_s);
         static const char *const part[2] = {"first", "last"};
         const double rv[2] = {r0, r1}, fv[2] = {f0, f1}, gv[2] = {g0, g1};
         for (int k = 0; k < 2; k++) {
@@ -696,16 +636,14 @@ static int run_surface(const emg_args *a)
         if (!isfinite(d_rms) || !isfinite(d_mdf) || !isfinite(d_mnf) || !isfinite(slope)) {
             somna_json_key(&j, "null_reasons");
             somna_json_object_begin(&j);
-            const char *why_pct = m ? "no power in the band at the start (a change from nothing is not a percentage)"
-                                    : why_cmp;
             if (!isfinite(d_rms))
-                somna_json_kv_string(&j, "rms_change_pct", why_pct);
+                somna_json_kv_string(&j, "rms_change_pct", su.why_rms_change);
             if (!isfinite(d_mdf))
-                somna_json_kv_string(&j, "mdf_change_pct", why_pct);
+                somna_json_kv_string(&j, "mdf_change_pct", su.why_mdf_change);
             if (!isfinite(d_mnf))
-                somna_json_kv_string(&j, "mnf_change_pct", why_pct);
+                somna_json_kv_string(&j, "mnf_change_pct", su.why_mnf_change);
             if (!isfinite(slope))
-                somna_json_kv_string(&j, "mdf_slope_hz_per_min", why_slope);
+                somna_json_kv_string(&j, "mdf_slope_hz_per_min", su.why_slope);
             somna_json_object_end(&j);
         }
         somna_json_object_end(&j);
@@ -717,7 +655,7 @@ static int run_surface(const emg_args *a)
         printf("analysed   %g-%g s: %zu windows of %g s\n", t_first, t_first + (double)nw * a->window_s, nw,
                a->window_s);
         if (m == 0) {
-            printf("change     null (%s)\n", why_cmp);
+            printf("change     null (%s)\n", su.why_rms_change);
         } else {
             printf("\n%-10s %12s %12s %10s   (first and last %g s)\n", "", "first", "last", "change", span_s);
             const double v0[3] = {r0, f0, g0}, v1[3] = {r1, f1, g1}, dv[3] = {d_rms, d_mdf, d_mnf};
@@ -739,13 +677,11 @@ static int run_surface(const emg_args *a)
         if (isfinite(slope))
             printf("\nMDF slope  %s Hz/min (least squares over %zu windows; negative = fatigue)\n", b[0], n_mdf);
         else
-            printf("\nMDF slope  null (%s)\n", why_slope);
+            printf("\nMDF slope  null (%s)\n", su.why_slope);
     }
 done:
     free(x);
     free(w);
-    free(tc);
-    free(mdf);
     somna_rec_close(rec);
     return rc;
 }

@@ -96,6 +96,31 @@ typedef struct somna_emg_window {
 int somna_emg_spectral(const double *x, size_t n, double fs, double win_s, double lo, double hi,
                        somna_emg_window **out, size_t *n_windows, somna_err *err);
 
+/* Session summary of surface EMG windows (all of length win_s, in time
+ * order): the first minute against the last minute -- the first m windows
+ * against the last m, m = floor(60 / win_s) (at least 1); fewer than 2m
+ * windows: the first half against the second half, m = n / 2 -- with RMS
+ * as the power mean sqrt(mean rms^2) (the RMS over that span) and MDF/MNF
+ * as plain means over the windows that have them; percent changes by
+ * somna_emg_percent_change; the MDF slope is the least-squares slope of
+ * mdf_hz against the window centre (t0_s + win_s / 2) in minutes over the
+ * windows with an MDF (a falling MDF = fatigue, De Luca 1997).  A value
+ * that cannot be computed is NaN and its reason is set (else NULL). */
+typedef struct somna_emg_surface {
+    size_t n_windows;
+    size_t n_compare;        /* m: windows in each compared span (0 when fewer than two windows) */
+    double compare_span_s;   /* m x win_s; NaN when m = 0 */
+    double rms_first, rms_last, rms_change_pct;
+    double mdf_first, mdf_last, mdf_change_pct;
+    double mnf_first, mnf_last, mnf_change_pct;
+    double mdf_slope_hz_per_min;
+    size_t n_mdf;            /* windows with an MDF (points of the slope) */
+    const char *why_rms_change, *why_mdf_change, *why_mnf_change, *why_slope; /* static strings or NULL */
+} somna_emg_surface;
+
+int somna_emg_surface_summary(const somna_emg_window *w, size_t n, double win_s, somna_emg_surface *out,
+                              somna_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -325,3 +325,94 @@ int somna_emg_spectral(const double *x, size_t n, double fs, double win_s, doubl
     *n_windows = nw;
     return SOMNA_OK;
 }
+
+/* Power mean of the RMS, plain means of the frequencies, over windows [i0, i1). */
+static void surface_span(const somna_emg_window *w, size_t i0, size_t i1, double *rms, double *mdf, double *mnf)
+{
+    double p = 0.0, f = 0.0, g = 0.0;
+    size_t np = 0, nf = 0, ng = 0;
+    for (size_t i = i0; i < i1; i++) {
+        if (isfinite(w[i].rms)) {
+            p += w[i].rms * w[i].rms;
+            np++;
+        }
+        if (isfinite(w[i].mdf_hz)) {
+            f += w[i].mdf_hz;
+            nf++;
+        }
+        if (isfinite(w[i].mnf_hz)) {
+            g += w[i].mnf_hz;
+            ng++;
+        }
+    }
+    *rms = np ? sqrt(p / (double)np) : NAN;
+    *mdf = nf ? f / (double)nf : NAN;
+    *mnf = ng ? g / (double)ng : NAN;
+}
+
+/* The reason a percent change from a to b is not computable. */
+static const char *surface_why(size_t m, double a, double b, double change)
+{
+    if (isfinite(change))
+        return NULL;
+    if (m == 0)
+        return "fewer than two windows";
+    if (!isfinite(a) || !isfinite(b))
+        return "no power in the band in a compared span";
+    return "no power in the band at the start (a change from nothing is not a percentage)";
+}
+
+int somna_emg_surface_summary(const somna_emg_window *w, size_t n, double win_s, somna_emg_surface *out,
+                              somna_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!(win_s > 0.0))
+        return somna_fail(err, SOMNA_E_ARG, "emg: window length %g s must be positive", win_s);
+    if (n > 0 && !w)
+        return somna_fail(err, SOMNA_E_ARG, "emg: no windows given");
+    out->n_windows = n;
+    size_t m = (size_t)floor(60.0 / win_s + 1e-9);
+    if (m < 1)
+        m = 1;
+    if (2 * m > n)
+        m = n / 2;
+    out->n_compare = m;
+    out->compare_span_s = m ? (double)m * win_s : NAN;
+    out->rms_first = out->rms_last = out->mdf_first = out->mdf_last = out->mnf_first = out->mnf_last = NAN;
+    if (m > 0) {
+        surface_span(w, 0, m, &out->rms_first, &out->mdf_first, &out->mnf_first);
+        surface_span(w, n - m, n, &out->rms_last, &out->mdf_last, &out->mnf_last);
+    }
+    out->rms_change_pct = somna_emg_percent_change(out->rms_first, out->rms_last);
+    out->mdf_change_pct = somna_emg_percent_change(out->mdf_first, out->mdf_last);
+    out->mnf_change_pct = somna_emg_percent_change(out->mnf_first, out->mnf_last);
+    out->why_rms_change = surface_why(m, out->rms_first, out->rms_last, out->rms_change_pct);
+    out->why_mdf_change = surface_why(m, out->mdf_first, out->mdf_last, out->mdf_change_pct);
+    out->why_mnf_change = surface_why(m, out->mnf_first, out->mnf_last, out->mnf_change_pct);
+
+    /* least squares of mdf on the window centre in minutes */
+    double sx = 0.0, sy = 0.0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(w[i].mdf_hz) && isfinite(w[i].t0_s)) {
+            sx += (w[i].t0_s + 0.5 * win_s) / 60.0;
+            sy += w[i].mdf_hz;
+            k++;
+        }
+    out->n_mdf = k;
+    out->mdf_slope_hz_per_min = NAN;
+    if (k >= 2) {
+        double mx = sx / (double)k, my = sy / (double)k, sxx = 0.0, sxy = 0.0;
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(w[i].mdf_hz) && isfinite(w[i].t0_s)) {
+                double dx = (w[i].t0_s + 0.5 * win_s) / 60.0 - mx;
+                sxx += dx * dx;
+                sxy += dx * (w[i].mdf_hz - my);
+            }
+        if (sxx > 0.0)
+            out->mdf_slope_hz_per_min = sxy / sxx;
+    }
+    if (!isfinite(out->mdf_slope_hz_per_min))
+        out->why_slope = "fewer than two windows with power in the band";
+    return SOMNA_OK;
+}

@@ -184,6 +184,69 @@ static void test_surface_spectrum(void **state)
     free(x);
 }
 
+static void test_surface_summary(void **state)
+{
+    (void)state;
+    somna_err err;
+    somna_err_init(&err, NULL, NULL);
+    /* 14 windows of 10 s: first minute = windows 0-5, last minute = 8-13.
+     * RMS 1,1,1,1,7,7 then 3 ... then 2 x 6: power mean of the first minute
+     * sqrt((4 + 98) / 6) = sqrt(17), of the last 2.  MDF 100 - 2i at centre
+     * (10 i + 5) s: slope -2 Hz per 10 s = -12 Hz/min; first-minute mean 95,
+     * last-minute mean (84 + 74) / 2 = 79, change -16/95. */
+    somna_emg_window w[14];
+    for (int i = 0; i < 14; i++) {
+        w[i].t0_s = 10.0 * i;
+        w[i].rms = i < 4 ? 1.0 : i < 6 ? 7.0 : i < 8 ? 3.0 : 2.0;
+        w[i].mdf_hz = 100.0 - 2.0 * i;
+        w[i].mnf_hz = 120.0;
+    }
+    somna_emg_surface s;
+    assert_int_equal(somna_emg_surface_summary(w, 14, 10.0, &s, &err), 0);
+    assert_int_equal(s.n_compare, 6);
+    assert_close_abs(s.compare_span_s, 60.0, 1e-12);
+    assert_close_rel(s.rms_first, sqrt(17.0), 1e-12);
+    assert_close_rel(s.rms_last, 2.0, 1e-12);
+    assert_close_rel(s.rms_change_pct, 100.0 * (2.0 - sqrt(17.0)) / sqrt(17.0), 1e-12);
+    assert_close_rel(s.mdf_first, 95.0, 1e-12);
+    assert_close_rel(s.mdf_last, 79.0, 1e-12);
+    assert_close_rel(s.mdf_change_pct, -1600.0 / 95.0, 1e-12);
+    assert_close_abs(s.mnf_change_pct, 0.0, 1e-12);
+    assert_close_rel(s.mdf_slope_hz_per_min, -12.0, 1e-12);
+    assert_int_equal(s.n_mdf, 14);
+    assert_null(s.why_rms_change);
+    assert_null(s.why_slope);
+
+    /* a window without power in the band has no MDF: it leaves the means
+     * and the slope (13 points still on the line) */
+    w[1].mdf_hz = NAN;
+    assert_int_equal(somna_emg_surface_summary(w, 14, 10.0, &s, &err), 0);
+    assert_close_rel(s.mdf_first, (100.0 + 96 + 94 + 92 + 90) / 5.0, 1e-12);
+    assert_close_rel(s.mdf_slope_hz_per_min, -12.0, 1e-12);
+    assert_int_equal(s.n_mdf, 13);
+
+    /* three windows of 30 s: under two minutes, halves of one window each */
+    assert_int_equal(somna_emg_surface_summary(w + 10, 3, 30.0, &s, &err), 0);
+    assert_int_equal(s.n_compare, 1);
+    assert_close_abs(s.rms_change_pct, 0.0, 1e-12);
+    assert_close_rel(s.mdf_change_pct, 100.0 * (76.0 - 80.0) / 80.0, 1e-12);
+
+    /* one window: nothing to compare, no slope */
+    assert_int_equal(somna_emg_surface_summary(w, 1, 10.0, &s, &err), 0);
+    assert_int_equal(s.n_compare, 0);
+    assert_true(isnan(s.rms_change_pct) && isnan(s.compare_span_s) && isnan(s.mdf_slope_hz_per_min));
+    assert_string_equal(s.why_rms_change, "fewer than two windows");
+    assert_string_equal(s.why_slope, "fewer than two windows with power in the band");
+
+    /* no power at the start: MDF missing in the first span */
+    for (int i = 0; i < 6; i++)
+        w[i].mdf_hz = NAN;
+    assert_int_equal(somna_emg_surface_summary(w, 14, 10.0, &s, &err), 0);
+    assert_true(isnan(s.mdf_change_pct));
+    assert_non_null(s.why_mdf_change);
+    assert_int_equal(somna_emg_surface_summary(w, 14, 0.0, &s, &err), SOMNA_E_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_atonia_index),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_surface_spectrum),
+        cmocka_unit_test(test_surface_summary),
     };
     return cmocka_run_group_tests_name("emg", tests, NULL, NULL);
 }
