@@ -81,6 +81,12 @@ static size_t part_index(data *x, const char *code, int *oom)
     return x->n_part++;
 }
 
+/* A measure of a massage session's recording (surface EMG, sEMG_*). */
+static int is_session_measure(const char *measure)
+{
+    return strlen(measure) > 5 && (measure[0] == 's' || measure[0] == 'S') && somna_strnieq(measure + 1, "EMG_", 4);
+}
+
 /* Load the values of one measure (subset applied to non-reference rows). */
 static int load_measure(somna_db *db, int64_t study_id, const somna_study_desc *d, const char *measure,
                         const somna_study_analyze_opts *o, data *x, somna_err *err)
@@ -115,6 +121,12 @@ static int load_measure(somna_db *db, int64_t study_id, const somna_study_desc *
         if (!code)
             continue;
         if (o && o->participant && *o->participant && strcmp(code, o->participant) != 0)
+            continue;
+        /* A massage session's occasion (kind `session`) holds only what was
+         * recorded during the session: a surface-EMG measure (sEMG_*) comes
+         * only from one, any other outcome never does. */
+        const char *kind = somna_db_get_text(&r, i, 8);
+        if ((kind && strcmp(kind, "session") == 0) != is_session_measure(measure))
             continue;
         obs *b = &x->o[x->n];
         b->cond = cond_index(d, somna_db_get_text(&r, i, 1));

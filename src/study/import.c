@@ -390,6 +390,53 @@ static void test_delay(const imp *m)
 
 /* ---- session log ----------------------------------------------------------------------------- */
 
+static int add_recording(imp *m, size_t row, int64_t nid, const char *kind, const char *rel);
+
+/* A session's surface EMG file is kept as an occasion of the session: a
+ * `night` row of kind `session` (label "session N": N = the period, else the
+ * participant's next session number; unique per participant)
+ * carrying the session's condition and period, with the file as a
+ * recording of kind `semg`.  Its measures then reach the `outcome` view
+ * like any other occasion's. */
+static int add_session_semg(imp *m, size_t row, int64_t pid, int64_t cid, int64_t sid, int64_t period,
+                            const char *rel)
+{
+    char label[64];
+    int64_t ord = period;
+    if (ord <= 0) {
+        /* no period: the participant's next session number, so that the
+         * k-th sessions of all participants share one occasion */
+        somna_dbv q = somna_dbv_int(pid);
+        int rc = somna_db_query_int(m->db, "SELECT count(*) FROM night WHERE participant_id = ? AND kind = 'session'",
+                                    &q, 1, &ord, m->err);
+        if (rc)
+            return rc;
+        for (ord++;; ord++) {
+            int64_t existing;
+            snprintf(label, sizeof label, "session %" PRId64, ord);
+            somna_dbv k[] = {somna_dbv_int(pid), somna_dbv_text(label)};
+            if (somna_db_query_int(m->db, "SELECT id FROM night WHERE participant_id = ? AND kind = 'session' AND label = ?",
+                                   k, 2, &existing, NULL) != SOMNA_OK)
+                break;
+        }
+    }
+    snprintf(label, sizeof label, "session %" PRId64, ord);
+    night_spec n = {0};
+    n.pid = pid;
+    n.cid = cid;
+    n.sid = sid;
+    n.period = period;
+    n.kind = "session";
+    n.label = label;
+    n.time_index = (double)ord;
+    n.hours_since = NAN;
+    int64_t nid;
+    int rc = get_or_create_night(m, &n, &nid);
+    if (!rc)
+        rc = add_recording(m, row, nid, "semg", rel);
+    return rc;
+}
+
 /* Participants whose allocation was made outside somna (sealed envelopes, a
  * simulator, another system) show it in the session log.  For each one not
  * yet randomized here, record it from the log — the condition order by period
@@ -471,9 +518,11 @@ static int import_sessions(imp *m)
     static const char *const C_DRIFT[] = {"drifted_off", "fell_asleep", "asleep_on_table", NULL};
     static const char *const C_END[] = {"end", "end_time", "massage_end", NULL};
     static const char *const C_SCLOCK[] = {"massage_start", "start_clock", NULL};
+    /* the massaged muscle's surface EMG recorded during the session */
+    static const char *const C_SEMG[] = {"emg", "semg", "surface_emg", NULL};
     long c_period = col_any(&m->t, C_PERIOD), c_start = col_any(&m->t, C_START), c_min = col_any(&m->t, C_MIN),
          c_ther = col_any(&m->t, C_THER), c_drift = col_any(&m->t, C_DRIFT), c_end = col_any(&m->t, C_END),
-         c_sclock = col_any(&m->t, C_SCLOCK);
+         c_sclock = col_any(&m->t, C_SCLOCK), c_semg = col_any(&m->t, C_SEMG);
     for (size_t i = 0; !rc && i < m->t.n_rows; i++) {
         int64_t pid, cid, period, drift;
         double minutes;
@@ -522,14 +571,17 @@ static int import_sessions(imp *m)
                          drift >= 0 ? somna_dbv_int(drift) : somna_dbv_null(),
                          somna_dbv_int(m->import_id),
                          somna_dbv_text(end[0] ? end : NULL)};
+        int64_t sid = 0;
         rc = somna_db_run(m->db,
                           "INSERT INTO session (participant_id, condition_id, period, start_time, minutes, therapist, "
                           "drifted_off, import_id, end_clock) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          p, 9, NULL, NULL, m->err);
+                          p, 9, &sid, NULL, m->err);
         if (rc) {
             somna_err_prefix(m->err, "%s:%zu", m->path, m->t.line[i]);
             break;
         }
+        if (cell(m, i, c_semg) && (rc = add_session_semg(m, i, pid, cid, sid, period, cell(m, i, c_semg))))
+            break;
         m->st->inserted++;
         test_delay(m);
     }

@@ -5,11 +5,15 @@
  * Wired modules: hypnograms -> sleep statistics (somna/hypno.h); beat files
  * (R-peak tables with a time column, or RR/IBI lists) -> whole-recording HRV
  * (somna/hrv.h, HRV Toolkit defaults); PSG/ECG recordings -> chin EMG tone
- * per stage (somna/emg.h, with the night's hypnogram) and, when the night
- * has no beat file (annotated beats are preferred to detected ones), R-peak
- * detection (somna/rpeaks.h) + HRV.  A new module is one more branch in
+ * per stage (somna/emg.h, with the night's hypnogram; a night's own `emg`
+ * file takes precedence) and, when the night has no beat file (annotated
+ * beats are preferred to detected ones), R-peak detection (somna/rpeaks.h)
+ * + HRV; a night's `emg` file -> chin EMG tone per stage; a session's
+ * surface EMG (`semg`) -> RMS and median frequency, first against last
+ * minute, MDF slope.  A new module is one more branch in
  * somna_study_process().
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,8 +157,238 @@ static int night_hypnogram(somna_db *db, int64_t night_id, somna_hypnogram *h, s
     return have;
 }
 
+/* Upper-case copy without blanks, for label matching. */
+static void squeeze_upper(const char *s, char *out, size_t size)
+{
+    size_t k = 0;
+    for (; *s && k + 1 < size; s++)
+        if (!isspace((unsigned char)*s))
+            out[k++] = (char)toupper((unsigned char)*s);
+    out[k] = '\0';
+}
+
+/* The EMG channel of a dedicated EMG file, by the rule of `somna emg`
+ * (docs/emg.md section 1): chin mode prefers a label naming the chin
+ * (Chin, Submental, Mentalis), else an EMG that is not a leg/arm EMG;
+ * surface mode takes the first label containing EMG; else the only
+ * signal; else the recording fails with the list of its signals. */
+static int pick_emg(const somna_recording *rec, const char *path, int surface, int *sig, somna_err *err)
+{
+    int ns = somna_rec_n_signals(rec), best = 0;
+    *sig = -1;
+    for (int i = 0; i < ns; i++) {
+        char l[160];
+        squeeze_upper(somna_rec_signal_info(rec, i)->label, l, sizeof l);
+        int sc = 0;
+        if (!surface && (strstr(l, "CHIN") || strstr(l, "SUBMENT") || strstr(l, "MENTALIS")))
+            sc = 2;
+        else if (strstr(l, "EMG") && (surface || !(strstr(l, "LEG") || strstr(l, "TIB") || strstr(l, "LAT") ||
+                                                   strstr(l, "RAT") || strstr(l, "ARM"))))
+            sc = 1;
+        if (sc > best) {
+            best = sc;
+            *sig = i;
+        }
+    }
+    if (*sig < 0 && ns == 1)
+        *sig = 0;
+    if (*sig >= 0)
+        return SOMNA_OK;
+    char have[512] = "";
+    size_t used = 0;
+    for (int i = 0; i < ns && used + 2 < sizeof have; i++) {
+        int w = snprintf(have + used, sizeof have - used, "%s%d=%s", i ? ", " : "", i + 1,
+                         somna_rec_signal_info(rec, i)->label);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return somna_fail(err, SOMNA_E_NOTFOUND, "%s: no signal is labelled as %s (have: %s)", path,
+                      surface ? "an EMG" : "chin EMG (Chin, Submental, EMG)", ns ? have : "no signal");
+}
+
+/* Read a whole signal; invalid samples (NaN, WFDB's invalid code) are
+ * counted, left as NaN for the caller to handle. */
+static int read_whole(somna_recording *rec, int sig, const char *path, double **x, size_t *n, size_t *n_nan,
+                      somna_err *err)
+{
+    const somna_rec_signal *si = somna_rec_signal_info(rec, sig);
+    *n = si->n_samples > 0 ? (size_t)si->n_samples : 0;
+    *n_nan = 0;
+    *x = malloc((*n ? *n : 1) * sizeof **x);
+    if (!*x)
+        return somna_fail(err, SOMNA_E_NOMEM, "%s: out of memory reading '%s'", path, si->label);
+    int rc = somna_rec_read(rec, sig, 0, (int64_t)*n, *x, err);
+    for (size_t i = 0; !rc && i < *n; i++)
+        *n_nan += isnan((*x)[i]) != 0;
+    if (rc) {
+        free(*x);
+        *x = NULL;
+    }
+    return rc;
+}
+
+/* Chin EMG tone per stage of one signal with the night's hypnogram h:
+ * measures EMG_tone_W..REM and EMG_tone_sleep (source `emg`).  A signal
+ * sampled at <= 10 Hz is a stored RMS envelope (as `somna emg`); epochs
+ * holding invalid samples are left out. */
+static int store_chin_tone(somna_db *db, int64_t night_id, somna_recording *rec, int sig, const char *path,
+                           const somna_hypnogram *h, long *n_measures, char *params, size_t psize, somna_err *err)
+{
+    const somna_rec_signal *si = somna_rec_signal_info(rec, sig);
+    double *x = NULL, *tone = NULL;
+    size_t n = 0, n_nan = 0, n_tone = 0;
+    somna_emg_opts eo;
+    somna_emg_opts_default(&eo);
+    eo.epoch_s = h->epoch_s;
+    const int envelope = si->fs <= 10.0;
+    somna_emg_stage_summary es;
+    unsigned char *bad = NULL; /* epochs holding an invalid sample */
+    const size_t spe = (size_t)llround(eo.epoch_s * si->fs);
+    int rc = read_whole(rec, sig, path, &x, &n, &n_nan, err);
+    if (!rc && n_nan > 0) {
+        /* set to 0 so they do not spread through the filter, then drop their epochs */
+        if (spe == 0 || !(bad = calloc(n / spe + 1, 1)))
+            rc = somna_fail(err, SOMNA_E_NOMEM, "%s: out of memory", path);
+        for (size_t i = 0; !rc && i < n; i++)
+            if (isnan(x[i])) {
+                x[i] = 0.0;
+                bad[i / spe] = 1;
+            }
+        if (!rc)
+            somna_warn(err, "%s: signal '%s' has %zu invalid samples; the epochs holding them are left out", path,
+                       si->label, n_nan);
+    }
+    if (!rc)
+        rc = envelope ? somna_emg_epoch_tone_envelope(x, n, si->fs, eo.epoch_s, &tone, &n_tone, err)
+                      : somna_emg_epoch_tone(x, n, si->fs, &eo, &tone, &n_tone, err);
+    for (size_t e = 0; !rc && bad && e < n_tone; e++)
+        if (bad[e])
+            tone[e] = NAN;
+    if (!rc)
+        rc = somna_emg_by_stage(tone, n_tone, h, &es, err);
+    if (envelope)
+        snprintf(params, psize, "emg=%s;envelope_fs=%g;epoch_s=%g", si->label, si->fs, eo.epoch_s);
+    else
+        snprintf(params, psize, "emg=%s;band=%g-%g;order=%d;epoch_s=%g", si->label, eo.band_lo,
+                 eo.band_hi < 0.45 * si->fs ? eo.band_hi : 0.45 * si->fs, eo.order, eo.epoch_s);
+    static const char *const names[5] = {"EMG_tone_W", "EMG_tone_N1", "EMG_tone_N2", "EMG_tone_N3", "EMG_tone_REM"};
+    for (int k = 0; !rc && k < 5; k++) {
+        rc = put_measure(db, night_id, names[k], es.mean[k], "no epoch of this stage", "emg", params, err);
+        *n_measures += !rc;
+    }
+    if (!rc) {
+        rc = put_measure(db, night_id, "EMG_tone_sleep", es.sleep_mean, "no sleep epoch", "emg", params, err);
+        *n_measures += !rc;
+    }
+    if (rc && rc != SOMNA_E_DB)
+        somna_err_prefix(err, "%s: signal '%s'", path, si->label);
+    free(x);
+    free(tone);
+    free(bad);
+    return rc;
+}
+
+/* Number of recordings of a kind linked to a night. */
+static int night_has(somna_db *db, int64_t night_id, const char *kind, int64_t *count, somna_err *err)
+{
+    somna_dbv p[] = {somna_dbv_int(night_id), somna_dbv_text(kind)};
+    return somna_db_query_int(db, "SELECT count(*) FROM recording WHERE night_id = ? AND kind = ?", p, 2, count, err);
+}
+
+/* A night's own chin EMG file (manifest column `emg`): tone per stage with
+ * the night's hypnogram.  It takes precedence over the EMG of a PSG. */
+static int process_chin_file(somna_db *db, int64_t night_id, const char *path, long *n_measures, char *params,
+                             size_t psize, char *msg, size_t msize, somna_err *err)
+{
+    somna_recording *rec = NULL;
+    int sig, rc = somna_rec_open(path, NULL, &rec, err);
+    if (!rc)
+        rc = pick_emg(rec, path, 0, &sig, err);
+    somna_hypnogram h;
+    memset(&h, 0, sizeof h);
+    int have_h = rc ? 0 : night_hypnogram(db, night_id, &h, err);
+    if (have_h < 0)
+        rc = SOMNA_E_FORMAT;
+    else if (!rc && !have_h)
+        snprintf(msg, msize, "EMG: no hypnogram linked to this night");
+    else if (!rc)
+        rc = store_chin_tone(db, night_id, rec, sig, path, &h, n_measures, params, psize, err);
+    if (have_h > 0)
+        somna_hypno_free(&h);
+    somna_rec_close(rec);
+    return rc;
+}
+
+/* Surface EMG of a massage session (a recording of kind `semg` on the
+ * session's occasion): 10-s windows in 20-450 Hz (upper edge lowered to
+ * 0.45 fs) and the session summary of somna_emg_surface_summary, the same
+ * numbers as `somna emg --surface` (docs/emg.md section 4). */
+static int process_semg(somna_db *db, int64_t night_id, const char *path, long *n_measures, char *params,
+                        size_t psize, somna_err *err)
+{
+    const double win_s = 10.0, lo = 20.0;
+    double hi = 450.0;
+    somna_recording *rec = NULL;
+    double *x = NULL;
+    somna_emg_window *w = NULL;
+    size_t n = 0, n_nan = 0, nw = 0;
+    int sig, rc = somna_rec_open(path, NULL, &rec, err);
+    if (!rc)
+        rc = pick_emg(rec, path, 1, &sig, err);
+    const somna_rec_signal *si = rc ? NULL : somna_rec_signal_info(rec, sig);
+    if (!rc && si->fs < 100.0)
+        rc = somna_fail(err, SOMNA_E_DATA,
+                        "%s: signal '%s' is sampled at %g Hz; surface EMG needs at least 100 Hz (its power lies at "
+                        "20-450 Hz)",
+                        path, si->label, si->fs);
+    if (!rc && hi > 0.45 * si->fs) {
+        hi = 0.45 * si->fs;
+        somna_warn(err, "%s: signal '%s' at %g Hz: band upper edge lowered from 450 to %g Hz", path, si->label,
+                   si->fs, hi);
+    }
+    if (!rc)
+        rc = read_whole(rec, sig, path, &x, &n, &n_nan, err);
+    if (!rc && n_nan > 0) {
+        for (size_t i = 0; i < n; i++)
+            if (isnan(x[i]))
+                x[i] = 0.0;
+        somna_warn(err, "%s: signal '%s' has %zu invalid samples, read as 0", path, si->label, n_nan);
+    }
+    if (!rc && (rc = somna_emg_spectral(x, n, si->fs, win_s, lo, hi, &w, &nw, err)))
+        somna_err_prefix(err, "%s: signal '%s'", path, si->label);
+    somna_emg_surface su;
+    if (!rc)
+        rc = somna_emg_surface_summary(w, nw, win_s, &su, err);
+    if (!rc) {
+        snprintf(params, psize, "channel=%s;fs=%g;band=%g-%g;window_s=%g;windows=%zu;compare_s=%g", si->label,
+                 si->fs, lo, hi, win_s, nw, su.compare_span_s);
+        const char *none = "fewer than two windows";
+        const struct {
+            const char *name;
+            double v;
+            const char *why;
+        } m[] = {{"sEMG_RMS_first", su.rms_first, none},
+                 {"sEMG_RMS_last", su.rms_last, none},
+                 {"sEMG_RMS_change_pct", su.rms_change_pct, su.why_rms_change},
+                 {"sEMG_MDF_first", su.mdf_first, su.n_compare ? "no power in the band" : none},
+                 {"sEMG_MDF_last", su.mdf_last, su.n_compare ? "no power in the band" : none},
+                 {"sEMG_MDF_change_pct", su.mdf_change_pct, su.why_mdf_change},
+                 {"sEMG_MDF_slope", su.mdf_slope_hz_per_min, su.why_slope}};
+        for (size_t k = 0; !rc && k < sizeof m / sizeof m[0]; k++) {
+            rc = put_measure(db, night_id, m[k].name, m[k].v, m[k].why, "semg", params, err);
+            *n_measures += !rc;
+        }
+    }
+    free(x);
+    free(w);
+    somna_rec_close(rec);
+    return rc;
+}
+
 /* A PSG or ECG recording: chin EMG tone per stage (needs the night's
- * hypnogram) and ECG -> R peaks -> HRV (unless the night has a beat file). */
+ * hypnogram; not when the night has its own EMG file, which wins) and ECG
+ * -> R peaks -> HRV (unless the night has a beat file). */
 static int process_signals(somna_db *db, int64_t night_id, const char *path, long *n_measures, char *params,
                            size_t psize, char *msg, size_t msize, somna_err *err)
 {
@@ -165,12 +399,21 @@ static int process_signals(somna_db *db, int64_t night_id, const char *path, lon
     params[0] = '\0';
     msg[0] = '\0';
     size_t used = 0;
-    /* chin EMG */
+    /* chin EMG, unless a dedicated EMG file of the night gives it */
+    int64_t n_emg_files = 0;
+    if ((rc = night_has(db, night_id, "emg", &n_emg_files, err))) {
+        somna_rec_close(rec);
+        return rc;
+    }
     int emg = -1;
     for (int i = 0; i < somna_rec_n_signals(rec) && emg < 0; i++) {
         const somna_rec_signal *si = somna_rec_signal_info(rec, i);
         if (strstr(si->label, "EMG") && si->fs >= 100)
             emg = i;
+    }
+    if (emg >= 0 && n_emg_files > 0) {
+        emg = -1;
+        snprintf(msg, msize, "chin EMG from the night's emg file, not from this recording; ");
     }
     somna_hypnogram h;
     memset(&h, 0, sizeof h);
@@ -180,42 +423,13 @@ static int process_signals(somna_db *db, int64_t night_id, const char *path, lon
         return SOMNA_E_FORMAT;
     }
     if (emg >= 0 && have_h) {
-        const somna_rec_signal *si = somna_rec_signal_info(rec, emg);
-        size_t n = (size_t)si->n_samples;
-        double *x = malloc((n ? n : 1) * sizeof *x), *tone = NULL;
-        size_t n_tone = 0;
-        somna_emg_opts eo;
-        somna_emg_opts_default(&eo);
-        eo.epoch_s = h.epoch_s;
-        somna_emg_stage_summary es;
-        if (!x)
-            rc = somna_fail(err, SOMNA_E_NOMEM, "%s: out of memory reading the EMG", path);
-        if (!rc)
-            rc = somna_rec_read(rec, emg, 0, (int64_t)n, x, err);
-        if (!rc)
-            rc = somna_emg_epoch_tone(x, n, si->fs, &eo, &tone, &n_tone, err);
-        if (!rc)
-            rc = somna_emg_by_stage(tone, n_tone, &h, &es, err);
-        static const char *const names[5] = {"EMG_tone_W", "EMG_tone_N1", "EMG_tone_N2", "EMG_tone_N3",
-                                             "EMG_tone_REM"};
-        int w = snprintf(params, psize, "emg=%s;band=%g-%g;order=%d;epoch_s=%g", si->label, eo.band_lo, eo.band_hi,
-                         eo.order, eo.epoch_s);
-        used = w > 0 && (size_t)w < psize ? (size_t)w : 0;
-        for (int k = 0; !rc && k < 5; k++) {
-            rc = put_measure(db, night_id, names[k], es.mean[k], "no epoch of this stage", "emg", params, err);
-            *n_measures += !rc;
-        }
-        if (!rc) {
-            rc = put_measure(db, night_id, "EMG_tone_sleep", es.sleep_mean, "no sleep epoch", "emg", params, err);
-            *n_measures += !rc;
-        }
-        free(x);
-        free(tone);
+        rc = store_chin_tone(db, night_id, rec, emg, path, &h, n_measures, params, psize, err);
         somna_hypno_free(&h);
         if (rc) {
             somna_rec_close(rec);
             return rc;
         }
+        used = strlen(params);
     } else if (emg >= 0) {
         snprintf(msg, msize, "EMG: no hypnogram linked to this night; ");
     }
@@ -362,6 +576,13 @@ int somna_study_process(somna_db *db, int64_t study_id, somna_study_process_stat
             module = "emg+cardio";
             prc = process_signals(db, night, path, &nm, params, sizeof params, note, sizeof note, &fe);
             empty_skipped = 1; /* a recording without a usable channel yields nothing */
+        } else if (kind && strcmp(kind, "emg") == 0) {
+            module = "emg";
+            prc = process_chin_file(db, night, path, &nm, params, sizeof params, note, sizeof note, &fe);
+            empty_skipped = 1; /* no hypnogram yet: retried by a later run */
+        } else if (kind && strcmp(kind, "semg") == 0) {
+            module = "emg/surface";
+            prc = process_semg(db, night, path, &nm, params, sizeof params, &fe);
         } else {
             snprintf(msg, sizeof msg, "no module wired for %s recordings yet", kind ? kind : "?");
         }
