@@ -689,6 +689,85 @@ static void test_parallel_dose_slope(void **state)
     somna_db_close(db);
 }
 
+/* A session's surface EMG file becomes a `session` occasion of that
+ * session (sessions column emg); in the analysis sEMG_* outcomes come only
+ * from session occasions and every other outcome only from the others. */
+static void test_session_occasions_in_analysis(void **state)
+{
+    (void)state;
+    somna_err err;
+    somna_db *db = fresh_db();
+    static const char *const codes[] = {"P1", "P2", "P3", "P4"};
+    int64_t sid = setup_study(db,
+                              "name = X\ndesign = crossover\nseed = 5\n"
+                              "condition = control | No massage | control\n"
+                              "condition = relax | Relaxation | swedish | 30\n"
+                              "outcomes = SOL, sEMG_RMS_change_pct\n",
+                              codes, 4);
+    char ses[512], meas[512], semg[512];
+    tmpfile_with("p1_semg.edf", "only hashed at import\n", semg, sizeof semg);
+    const char *slash = strrchr(semg, '/');
+    char text[1024];
+    snprintf(text, sizeof text,
+             "participant,condition,period,minutes,semg\nP1,control,1,0,%s\nP1,relax,2,30,\n", slash ? slash + 1 : semg);
+    tmpfile_with("ses_semg.csv", text, ses, sizeof ses);
+    somna_study_import_stats st;
+    OK(somna_study_import(db, sid, SOMNA_STUDY_IMPORT_SESSIONS, ses, NULL, &st, &err));
+    int64_t n;
+    OK(somna_db_query_int(db,
+                          "SELECT count(*) FROM night n JOIN recording r ON r.night_id = n.id JOIN session s ON "
+                          "s.id = n.session_id WHERE n.kind = 'session' AND n.label = 'session 1' AND n.period = 1 "
+                          "AND n.time_index = 1 AND r.kind = 'semg' AND s.period = 1 AND n.condition_id = s.condition_id",
+                          NULL, 0, &n, &err));
+    assert_int_equal(n, 1);
+    OK(somna_db_query_int(db, "SELECT count(*) FROM night", NULL, 0, &n, &err));
+    assert_int_equal(n, 1); /* the session without a file has no occasion */
+    /* SOL on nights: control 10 12 9 11, relax 8 11 6 10 (diff -1.75);
+     * sEMG_RMS_change_pct on session occasions: control -1 0 -2 1, relax
+     * -8 -6 -9 -5 (diff -6.5); plus a SOL on a session occasion and an
+     * sEMG value on a night, which must both be left out */
+    tmpfile_with("m_semg.csv",
+                 "participant,condition,period,kind,occasion,measure,value\n"
+                 "P1,control,1,night,n1,SOL,10\nP1,relax,2,night,n2,SOL,8\n"
+                 "P2,relax,1,night,n1,SOL,11\nP2,control,2,night,n2,SOL,12\n"
+                 "P3,control,1,night,n1,SOL,9\nP3,relax,2,night,n2,SOL,6\n"
+                 "P4,relax,1,night,n1,SOL,10\nP4,control,2,night,n2,SOL,11\n"
+                 "P1,control,1,session,session 1,sEMG_RMS_change_pct,-1\n"
+                 "P1,relax,2,session,session 2,sEMG_RMS_change_pct,-8\n"
+                 "P2,relax,1,session,session 1,sEMG_RMS_change_pct,-6\n"
+                 "P2,control,2,session,session 2,sEMG_RMS_change_pct,0\n"
+                 "P3,control,1,session,session 1,sEMG_RMS_change_pct,-2\n"
+                 "P3,relax,2,session,session 2,sEMG_RMS_change_pct,-9\n"
+                 "P4,relax,1,session,session 1,sEMG_RMS_change_pct,-5\n"
+                 "P4,control,2,session,session 2,sEMG_RMS_change_pct,1\n"
+                 "P1,control,1,session,session 1,SOL,50\n"
+                 "P2,relax,1,night,n1,sEMG_RMS_change_pct,100\n",
+                 meas, sizeof meas);
+    OK(somna_study_import(db, sid, SOMNA_STUDY_IMPORT_MEASURES, meas, NULL, &st, &err));
+    OK(somna_db_query_int(db, "SELECT count(*) FROM night WHERE kind = 'session'", NULL, 0, &n, &err));
+    assert_int_equal(n, 8); /* P1's session 1 from the sessions import is reused */
+    somna_study_analysis a;
+    OK(somna_study_analyze(db, sid, NULL, &a, &err));
+    int seen = 0;
+    for (size_t i = 0; i < a.n_effects; i++) {
+        const somna_study_effect *e = &a.effects[i];
+        assert_int_equal(e->n, 4);
+        if (strcmp(e->measure, "SOL") == 0) {
+            assert_close_rel(e->diff, -1.75, 1e-12);
+            assert_close_rel(e->ref_mean, 10.5, 1e-12);
+            seen |= 1;
+        } else if (strcmp(e->measure, "sEMG_RMS_change_pct") == 0) {
+            assert_close_rel(e->diff, -6.5, 1e-12);
+            assert_close_rel(e->mean, -7.0, 1e-12);
+            assert_close_rel(e->ref_mean, -0.5, 1e-12);
+            seen |= 2;
+        }
+    }
+    assert_int_equal(seen, 3);
+    somna_study_analysis_free(&a);
+    somna_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_prepost_psqi_mcnemar),
         cmocka_unit_test(test_description_mutations),
         cmocka_unit_test(test_parallel_dose_slope),
+        cmocka_unit_test(test_session_occasions_in_analysis),
     };
     if (is_pg())
         fprintf(stderr, "study DB suite on PostgreSQL: %s\n", getenv("SOMNA_TEST_DB_URL"));
