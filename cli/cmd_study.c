@@ -58,6 +58,8 @@ static void usage(FILE *out)
             "      --subset drifted_off=1|drifted_off=0   subgroup by the session log\n"
             "      --participant CODE   N-of-1 analysis of one participant\n"
             "      --visits LIST        occasions to use (default: all but baseline)\n"
+            "      --outcome LIST       measures to analyse, comma-separated, instead of the\n"
+            "                           study file's outcomes (e.g. sEMG_RMS_change_pct)\n"
             "  export:\n"
             "      --table T --format csv|json [-o FILE]\n"
             "\n"
@@ -96,13 +98,14 @@ enum {
     O_SUBSET,
     O_PARTICIPANT,
     O_TABLE,
-    O_FORMAT
+    O_FORMAT,
+    O_OUTCOME
 };
 
 typedef struct opts {
     const char *db, *study, *id, *sex, *stratum, *contra, *date, *csv, *output;
     const char *instrument, *group_col, *group_map, *id_col, *visits, *baseline, *source;
-    const char *subset, *participant, *table, *format;
+    const char *subset, *participant, *table, *format, *outcome;
     double age, psqi;
     int json;
 } opts;
@@ -346,6 +349,7 @@ int cmd_study(int argc, char **argv)
                                              {"baseline", required_argument, NULL, O_BASELINE},
                                              {"source", required_argument, NULL, O_SOURCE},
                                              {"subset", required_argument, NULL, O_SUBSET},
+                                             {"outcome", required_argument, NULL, O_OUTCOME},
                                              {"participant", required_argument, NULL, O_PARTICIPANT},
                                              {"table", required_argument, NULL, O_TABLE},
                                              {"format", required_argument, NULL, O_FORMAT},
@@ -441,6 +445,9 @@ int cmd_study(int argc, char **argv)
             break;
         case O_SUBSET:
             o.subset = optarg;
+            break;
+        case O_OUTCOME:
+            o.outcome = optarg;
             break;
         case O_PARTICIPANT:
             o.participant = optarg;
@@ -567,7 +574,7 @@ int cmd_study(int argc, char **argv)
     } else if (strcmp(sub, "analyze") == 0 || strcmp(sub, "analyse") == 0) {
         if ((rc = open_study(&o, &db, &sid, &err)))
             return rc;
-        somna_study_analyze_opts ao = {o.subset, o.participant, o.visits};
+        somna_study_analyze_opts ao = {o.subset, o.participant, o.visits, o.outcome};
         somna_study_analysis a;
         if (somna_study_analyze(db, sid, &ao, &a, &err)) {
             rc = cli_fail(CMD, &err);

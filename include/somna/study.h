@@ -235,6 +235,7 @@ typedef struct somna_study_analyze_opts {
     const char *subset;       /* "drifted_off=1", "drifted_off=0" or NULL */
     const char *participant;  /* N-of-1 participant code or NULL */
     const char *visits;       /* comma list of visit labels to use (NULL = all non-baseline) */
+    const char *outcomes;     /* comma list of measures to analyse instead of the description's (NULL = those) */
 } somna_study_analyze_opts;
 
 int somna_study_analyze(somna_db *db, int64_t study_id, const somna_study_analyze_opts *opts,

@@ -386,7 +386,7 @@ static int write_subgroup(FILE *out, somna_db *db, int64_t sid, const somna_repo
                                 &p, 1, &n, err);
     if (rc || n == 0)
         return rc;
-    somna_study_analyze_opts ao = {"drifted_off=1", NULL, NULL};
+    somna_study_analyze_opts ao = {"drifted_off=1", NULL, NULL, NULL};
     somna_study_analysis a;
     if ((rc = somna_study_analyze(db, sid, &ao, &a, err)))
         return rc;
@@ -693,7 +693,7 @@ int somna_report_write(somna_db *db, int64_t study_id, const somna_report_opts *
     int rc = somna_study_load(db, study_id, &d, err);
     if (rc)
         return rc;
-    somna_study_analyze_opts ao = {o ? o->subset : NULL, NULL, NULL};
+    somna_study_analyze_opts ao = {o ? o->subset : NULL, NULL, NULL, NULL};
     somna_study_analysis a;
     if ((rc = somna_study_analyze(db, study_id, &ao, &a, err)))
         return rc;

@@ -898,6 +898,34 @@ void somna_study_analysis_free(somna_study_analysis *a)
     memset(a, 0, sizeof *a);
 }
 
+/* The caller's comma list of measures in place of the description's
+ * (`somna study analyze --outcome`), in its order. */
+static int override_outcomes(somna_study_desc *d, const char *list, somna_err *err)
+{
+    d->n_outcomes = 0;
+    const char *p = list;
+    for (;;) {
+        const char *e = strchr(p, ','), *end = e ? e : p + strlen(p);
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        size_t len = (size_t)(end - p);
+        if (len == 0)
+            return somna_fail(err, SOMNA_E_ARG, "--outcome '%s': an empty measure name", list);
+        if (len >= sizeof d->outcomes[0])
+            return somna_fail(err, SOMNA_E_ARG, "--outcome: measure name '%.*s' is longer than %zu characters",
+                              (int)len, p, sizeof d->outcomes[0] - 1);
+        if (d->n_outcomes == SOMNA_STUDY_MAX_OUTCOMES)
+            return somna_fail(err, SOMNA_E_ARG, "--outcome: more than %d measures", SOMNA_STUDY_MAX_OUTCOMES);
+        memcpy(d->outcomes[d->n_outcomes], p, len);
+        d->outcomes[d->n_outcomes++][len] = '\0';
+        if (!e)
+            return SOMNA_OK;
+        p = e + 1;
+    }
+}
+
 int somna_study_analyze(somna_db *db, int64_t study_id, const somna_study_analyze_opts *opts,
                         somna_study_analysis *a, somna_err *err)
 {
@@ -914,6 +942,8 @@ int somna_study_analyze(somna_db *db, int64_t study_id, const somna_study_analyz
         somna_strlcpy(a->subset, opts->subset, sizeof a->subset);
     if (opts && opts->participant)
         somna_strlcpy(a->participant, opts->participant, sizeof a->participant);
+    if (opts && opts->outcomes && (rc = override_outcomes(&d, opts->outcomes, err)))
+        return rc;
     if ((rc = flow_counts(db, study_id, a, err)))
         return rc;
     /* measures: the description's outcomes, else every measure in the data */

@@ -140,6 +140,18 @@ assert abs(eff["sEMG_MDF_change_pct"]["estimate"]) < 0.2, eff["sEMG_MDF_change_p
 assert not any(c["measure"] == "SOL" and c["n"] > 0 for c in a["cells"]), a["cells"]
 PY
 near "$WANT_X" -8.6666666667 1e-6 || fail "test construction: crossover contrast $WANT_X"
+# --outcome analyses the named measures instead of the study file's
+expect_exit 0 "$SOMNA" study analyze --db "$DB" --json --outcome ' sEMG_RMS_change_pct '
+python3 - "$TMP/out" "$WANT_X" <<'PY' || fail "--outcome: $(head -c 800 "$TMP/out")"
+import json, sys
+a = json.load(open(sys.argv[1]))
+assert {x["measure"] for x in a["effects"]} == {"sEMG_RMS_change_pct"}, a["effects"]
+e = [x for x in a["effects"] if x["condition"] == "massage"][0]
+assert abs(e["estimate"] - float(sys.argv[2])) < 0.5, e
+PY
+expect_exit 2 "$SOMNA" study analyze --db "$DB" --outcome 'sEMG_RMS_change_pct,,SOL'
+expect_grep "empty measure name" "$TMP/err"
+[ -s "$TMP/out" ] && fail "--outcome refused but wrote: $(head -c 200 "$TMP/out")"
 
 # ---- parallel design: one session each, 3 massage + 3 control ------------------------------------------
 D2="$TMP/par.db"

@@ -497,7 +497,7 @@ static void test_nof1_equals_stats_engine(void **state)
     somna_study_import_stats st;
     OK(somna_study_import(db, sid, SOMNA_STUDY_IMPORT_MEASURES, path, NULL, &st, &err));
     somna_study_analysis a;
-    somna_study_analyze_opts ao = {NULL, "Z", NULL};
+    somna_study_analyze_opts ao = {NULL, "Z", NULL, NULL};
     OK(somna_study_analyze(db, sid, &ao, &a, &err));
     assert_int_equal(a.n_effects, 1);
     somna_stats_nof1_opts o;
