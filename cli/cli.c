@@ -2,9 +2,12 @@
 
 #include <stdarg.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "somna/json.h"
 #include "somna/parse.h"
 
 void cli_warn(void *ctx, const char *message)
@@ -76,4 +79,20 @@ int cli_bad_option(const char *cmd)
 {
     fprintf(stderr, "Try 'somna %s --help'.\n", cmd);
     return CLI_EXIT_USAGE;
+}
+
+void cli_fmt_tsv(char *buf, size_t size, double v)
+{
+    if (isfinite(v))
+        somna_format_double(buf, size, v);
+    else
+        somna_strlcpy(buf, "NA", size);
+}
+
+void cli_fmt_short(char *buf, size_t size, double v, int digits)
+{
+    if (isfinite(v))
+        snprintf(buf, size, "%.*g", digits, v);
+    else
+        somna_strlcpy(buf, "null", size);
 }

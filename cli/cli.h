@@ -46,4 +46,10 @@ void cli_getopt_reset(void);
 /* Handle the result of getopt_long() returning '?' or ':' uniformly. */
 int cli_bad_option(const char *cmd);
 
+/* A value for a TSV cell: shortest round-trip decimal, "NA" when not finite. */
+void cli_fmt_tsv(char *buf, size_t size, double v);
+
+/* A value for people: `digits` significant digits, "null" when not finite. */
+void cli_fmt_short(char *buf, size_t size, double v, int digits);
+
 #endif

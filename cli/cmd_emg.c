@@ -199,23 +199,6 @@ static int read_signal(somna_recording *rec, int sig, int64_t first, int64_t n, 
     return rc;
 }
 
-static void fmt_tsv(char *buf, size_t size, double v)
-{
-    if (isfinite(v))
-        somna_format_double(buf, size, v);
-    else
-        somna_strlcpy(buf, "NA", size);
-}
-
-/* Human-readable: 4 significant digits, "null" when not computable. */
-static void fmt_short(char *buf, size_t size, double v)
-{
-    if (isfinite(v))
-        snprintf(buf, size, "%.4g", v);
-    else
-        somna_strlcpy(buf, "null", size);
-}
-
 static const char *unit_shown(const char *unit)
 {
     return unit[0] ? unit : "unit not given";
@@ -358,7 +341,7 @@ static int run_chin(const emg_args *a)
         fprintf(of.fp, have_h ? "epoch\tstart_s\ttone\tstage\n" : "epoch\tstart_s\ttone\n");
         for (size_t e = 0; e < n_tone; e++) {
             char b[40], t[40];
-            fmt_tsv(b, sizeof b, tone[e]);
+            cli_fmt_tsv(b, sizeof b, tone[e]);
             somna_format_double(t, sizeof t, (double)e * a->epoch_s);
             fprintf(of.fp, "%zu\t%s\t%s", e, t, b);
             if (have_h)
@@ -459,24 +442,24 @@ static int run_chin(const emg_args *a)
         else
             printf("channel    %s (%g Hz, %s): tone = RMS of the %g-%g Hz band per epoch\n", si->label, si->fs,
                    unit_shown(unit), eo.band_lo, band_hi);
-        fmt_short(b, sizeof b, mean_tone);
+        cli_fmt_short(b, sizeof b, mean_tone, 4);
         printf("epochs     %zu of %g s\nmean tone  %s%s%s%s\n", n_tone, a->epoch_s, b, unit[0] ? " " : " (",
                unit_shown(unit), unit[0] ? "" : ")");
         if (have_h) {
             printf("\nstage    epochs       mean     median   (%s)\n", unit_shown(unit));
             for (int k = 0; k < 5; k++) {
-                fmt_short(b, sizeof b, ss.mean[k]);
-                fmt_short(c, sizeof c, ss.median[k]);
+                cli_fmt_short(b, sizeof b, ss.mean[k], 4);
+                cli_fmt_short(c, sizeof c, ss.median[k], 4);
                 printf("%-6s %8zu %10s %10s%s\n", stage_key[k], ss.n_epochs[k], b, c,
                        ss.n_epochs[k] ? "" : "  (no epoch of this stage)");
             }
-            fmt_short(b, sizeof b, ss.sleep_mean);
+            cli_fmt_short(b, sizeof b, ss.sleep_mean, 4);
             printf("sleep           %10s\n", b);
-            fmt_short(b, sizeof b, ss.nrem_mean);
+            cli_fmt_short(b, sizeof b, ss.nrem_mean, 4);
             printf("NREM            %10s\n", b);
         }
         if (a->atonia) {
-            fmt_short(b, sizeof b, ai.index);
+            cli_fmt_short(b, sizeof b, ai.index, 4);
             printf("\nREM atonia index %s (Ferri 2008%s)", b,
                    a->noise_correction ? ", noise-corrected as Ferri 2010" : "");
             if (ai.n_mini_epochs == 0)
@@ -585,9 +568,9 @@ static int run_surface(const emg_args *a)
             char t0[40], t1[40], b1[40], b2[40], b3[40];
             somna_format_double(t0, sizeof t0, w[i].t0_s);
             somna_format_double(t1, sizeof t1, w[i].t0_s + a->window_s);
-            fmt_tsv(b1, sizeof b1, w[i].rms);
-            fmt_tsv(b2, sizeof b2, w[i].mdf_hz);
-            fmt_tsv(b3, sizeof b3, w[i].mnf_hz);
+            cli_fmt_tsv(b1, sizeof b1, w[i].rms);
+            cli_fmt_tsv(b2, sizeof b2, w[i].mdf_hz);
+            cli_fmt_tsv(b3, sizeof b3, w[i].mnf_hz);
             fprintf(of.fp, "%s\t%s\t%s\t%s\t%s\n", t0, t1, b1, b2, b3);
         }
         if (somna_outfile_commit(&of, &err)) {
@@ -664,8 +647,8 @@ static int run_surface(const emg_args *a)
             snprintf(lab[1], sizeof lab[1], "MDF Hz");
             snprintf(lab[2], sizeof lab[2], "MNF Hz");
             for (int k = 0; k < 3; k++) {
-                fmt_short(b[0], sizeof b[0], v0[k]);
-                fmt_short(b[1], sizeof b[1], v1[k]);
+                cli_fmt_short(b[0], sizeof b[0], v0[k], 4);
+                cli_fmt_short(b[1], sizeof b[1], v1[k], 4);
                 if (isfinite(dv[k]))
                     snprintf(b[2], sizeof b[2], "%+.1f %%", fabs(dv[k]) < 0.05 ? 0.0 : dv[k]); /* no "-0.0" */
                 else
@@ -673,7 +656,7 @@ static int run_surface(const emg_args *a)
                 printf("%-10s %12s %12s %10s\n", lab[k], b[0], b[1], b[2]);
             }
         }
-        fmt_short(b[0], sizeof b[0], slope);
+        cli_fmt_short(b[0], sizeof b[0], slope, 4);
         if (isfinite(slope))
             printf("\nMDF slope  %s Hz/min (least squares over %zu windows; negative = fatigue)\n", b[0], n_mdf);
         else

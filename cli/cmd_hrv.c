@@ -183,23 +183,6 @@ static int read_rr_table(const char *path, double **rr, size_t *n, somna_err *er
     return SOMNA_OK;
 }
 
-static void fmt_val(char *buf, size_t size, double v)
-{
-    if (isfinite(v))
-        somna_format_double(buf, size, v);
-    else
-        somna_strlcpy(buf, "NA", size);
-}
-
-/* Human-readable: 6 significant digits. */
-static void fmt_short(char *buf, size_t size, double v)
-{
-    if (isfinite(v))
-        snprintf(buf, size, "%.6g", v);
-    else
-        somna_strlcpy(buf, "null", size);
-}
-
 static void json_measures(somna_json *j, const somna_hrv_result *r)
 {
     somna_json_kv_int(j, "n_nn", (int64_t)r->n_nn);
@@ -444,7 +427,7 @@ int cmd_hrv(int argc, char **argv)
                 char b[48];
                 printf("%g\t%g\t%zu", w0, w0 + window, r.n_nn);
                 for (int i = 0; i < SOMNA_HRV_N_MEASURES; i++) {
-                    fmt_val(b, sizeof b, r.v[i]);
+                    cli_fmt_tsv(b, sizeof b, r.v[i]);
                     printf("\t%s", b);
                 }
                 printf("\n");
@@ -509,11 +492,11 @@ int cmd_hrv(int argc, char **argv)
         printf("\n");
         for (int i = 0; i < SOMNA_HRV_N_MEASURES; i++) {
             char b[48];
-            fmt_short(b, sizeof b, whole.v[i]);
+            cli_fmt_short(b, sizeof b, whole.v[i], 6);
             printf("%-8s %-5s %14s", somna_hrv_key(i), somna_hrv_unit(i), b);
             if (have_hyp)
                 for (int k = 0; k < 5; k++) {
-                    fmt_short(b, sizeof b, per[k].v[i]);
+                    cli_fmt_short(b, sizeof b, per[k].v[i], 6);
                     printf(" %14s", b);
                 }
             if (!have_hyp && !isfinite(whole.v[i]) && whole.why[i])
