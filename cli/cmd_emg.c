@@ -212,6 +212,22 @@ typedef struct emg_args {
 
 /* ---- chin EMG ---------------------------------------------------------- */
 
+/* The JSON object's opening fields, the same in both modes. */
+static void json_head(somna_json *j, const emg_args *a, const char *mode, const somna_rec_signal *si,
+                      const char *unit)
+{
+    somna_json_init(j, stdout, 1);
+    somna_json_object_begin(j);
+    somna_json_kv_string(j, "input", a->path);
+    somna_json_kv_string(j, "mode", mode);
+    somna_json_kv_string(j, "channel", si->label);
+    somna_json_kv_number(j, "fs", si->fs);
+    if (unit[0])
+        somna_json_kv_string(j, "unit", unit);
+    else
+        somna_json_kv_null(j, "unit");
+}
+
 static int run_chin(const emg_args *a)
 {
     const char *cmd = "emg";
@@ -357,16 +373,7 @@ static int run_chin(const emg_args *a)
     static const char *const stage_key[5] = {"W", "N1", "N2", "N3", "REM"};
     if (a->json) {
         somna_json j;
-        somna_json_init(&j, stdout, 1);
-        somna_json_object_begin(&j);
-        somna_json_kv_string(&j, "input", a->path);
-        somna_json_kv_string(&j, "mode", "chin");
-        somna_json_kv_string(&j, "channel", si->label);
-        somna_json_kv_number(&j, "fs", si->fs);
-        if (unit[0])
-            somna_json_kv_string(&j, "unit", unit);
-        else
-            somna_json_kv_null(&j, "unit");
+        json_head(&j, a, "chin", si, unit);
         somna_json_kv_string(&j, "tone", envelope ? "envelope" : "band-passed RMS");
         if (!envelope) {
             somna_json_key(&j, "band_hz");
@@ -582,16 +589,7 @@ static int run_surface(const emg_args *a)
     const double span_s = (double)m * a->window_s;
     if (a->json) {
         somna_json j;
-        somna_json_init(&j, stdout, 1);
-        somna_json_object_begin(&j);
-        somna_json_kv_string(&j, "input", a->path);
-        somna_json_kv_string(&j, "mode", "surface");
-        somna_json_kv_string(&j, "channel", si->label);
-        somna_json_kv_number(&j, "fs", si->fs);
-        if (unit[0])
-            somna_json_kv_string(&j, "unit", unit);
-        else
-            somna_json_kv_null(&j, "unit");
+        json_head(&j, a, "surface", si, unit);
         somna_json_key(&j, "band_hz");
         somna_json_array_begin(&j);
         somna_json_number(&j, lo);
