@@ -703,32 +703,32 @@ static void decode16(const unsigned char *p, int64_t n, double bv, double off, d
         o[i] = bv * (off + (double)edf_s16(p + 2 * i));
 }
 
+/* Where sample `at` of a signal is stored, and how many samples from there
+ * to the end of its data record (at most `left`): reads walk the records
+ * one run of a signal at a time. */
+static const unsigned char *sample_run(const somna_edf *e, int sig, int64_t at, int64_t left, int64_t *take)
+{
+    const int64_t spr = e->hdr.signals[sig].samples_per_record, r = at / spr, k = at % spr;
+    *take = spr - k < left ? spr - k : left;
+    return e->data + e->header_bytes + (size_t)r * e->record_bytes + e->sig_offset[sig] +
+           (size_t)k * (size_t)e->bytes_per_sample;
+}
+
 int somna_edf_read_physical(somna_edf *e, int sig, int64_t first, int64_t n, double *out, somna_err *err)
 {
     int rc = check_request(e, sig, first, n, out, err);
     if (rc)
         return rc;
     populate(e);
-    const int64_t spr = e->hdr.signals[sig].samples_per_record;
     const double bv = e->bitvalue[sig], off = e->dig_offset[sig];
-    int64_t r = first / spr, k = first % spr, done = 0;
-    while (done < n) {
-        int64_t take = spr - k;
-        if (take > n - done)
-            take = n - done;
-        const unsigned char *p = e->data + e->header_bytes + (size_t)r * e->record_bytes + e->sig_offset[sig];
+    for (int64_t done = 0, take; done < n; done += take) {
+        const unsigned char *p = sample_run(e, sig, first + done, n - done, &take);
         double *o = out + done;
-        if (e->bytes_per_sample == 2) {
-            p += (size_t)k * 2;
+        if (e->bytes_per_sample == 2)
             decode16(p, take, bv, off, o);
-        } else {
-            p += (size_t)k * 3;
+        else
             for (int64_t i = 0; i < take; i++)
                 o[i] = bv * (off + (double)bdf_s24(p + 3 * i));
-        }
-        done += take;
-        k = 0;
-        r++;
     }
     return SOMNA_OK;
 }
@@ -739,26 +739,15 @@ int somna_edf_read_digital(somna_edf *e, int sig, int64_t first, int64_t n, int3
     if (rc)
         return rc;
     populate(e);
-    const int64_t spr = e->hdr.signals[sig].samples_per_record;
-    int64_t r = first / spr, k = first % spr, done = 0;
-    while (done < n) {
-        int64_t take = spr - k;
-        if (take > n - done)
-            take = n - done;
-        const unsigned char *p = e->data + e->header_bytes + (size_t)r * e->record_bytes + e->sig_offset[sig];
+    for (int64_t done = 0, take; done < n; done += take) {
+        const unsigned char *p = sample_run(e, sig, first + done, n - done, &take);
         int32_t *o = out + done;
-        if (e->bytes_per_sample == 2) {
-            p += (size_t)k * 2;
+        if (e->bytes_per_sample == 2)
             for (int64_t i = 0; i < take; i++)
                 o[i] = edf_s16(p + 2 * i);
-        } else {
-            p += (size_t)k * 3;
+        else
             for (int64_t i = 0; i < take; i++)
                 o[i] = bdf_s24(p + 3 * i);
-        }
-        done += take;
-        k = 0;
-        r++;
     }
     return SOMNA_OK;
 }
